@@ -1,0 +1,78 @@
+package engine
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// benchPairs reads testdata/bench_pairs.jsonl: 512 query/passage pairs of
+// real English text with MS MARCO-like lengths (mean 87 tokens).
+func benchPairs(t testing.TB) []Pair {
+	f, err := os.Open(filepath.Join("..", "testdata", "bench_pairs.jsonl"))
+	require.NoError(t, err)
+	defer f.Close()
+	var pairs []Pair
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var r struct{ Query, Passage string }
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &r))
+		pairs = append(pairs, Pair{r.Query, r.Passage})
+	}
+	require.NoError(t, sc.Err())
+	return pairs
+}
+
+// flops is the useful work of scoring seqs with d: every GEMM of every layer
+// over real tokens, attention within each sequence, pooler and classifier.
+func flops(d dims, layers int, seqs []Sequence) float64 {
+	var f float64
+	for _, s := range seqs {
+		L := float64(len(s.IDs))
+		H, I := float64(d.H), float64(d.I)
+		perLayer := 2*L*H*(3*H+H+2*I) + 2*2*L*L*H
+		f += float64(layers)*perLayer + 2*H*H + 2*H
+	}
+	return f
+}
+
+// BenchmarkScore runs the full-size MiniLM-L6-shaped model over the 512 bench
+// pairs in batches of 64, as `minilm score --batch-size 64` does, and reports
+// pairs/s and GFLOP/s of useful work.
+func BenchmarkScore(b *testing.B) {
+	if _, err := os.Stat(bigModelDir); err != nil {
+		b.Skipf("full-size model not found at %s: %v", bigModelDir, err)
+	}
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("cpu/threads=%d/batch=64", threads), func(b *testing.B) {
+			m := loadModel(b, bigModelDir, Options{Threads: threads})
+			pairs := benchPairs(b)
+			seqs := make([]Sequence, len(pairs))
+			for i, p := range pairs {
+				s, err := m.Tokenize(p)
+				require.NoError(b, err)
+				seqs[i] = s
+			}
+			work := flops(m.net.d, len(m.net.layers), seqs)
+			ctx := context.Background()
+			b.ResetTimer()
+			for range b.N {
+				for i := 0; i < len(seqs); i += 64 {
+					if _, err := m.ScoreSequences(ctx, seqs[i:min(i+64, len(seqs))]); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			sec := b.Elapsed().Seconds()
+			b.ReportMetric(float64(b.N*len(seqs))/sec, "pairs/s")
+			b.ReportMetric(work*float64(b.N)/sec/1e9, "GFLOP/s")
+		})
+	}
+}

@@ -1,0 +1,352 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"runtime"
+	"sort"
+	"sync"
+
+	"github.com/minilm-dev/minilm/kernels"
+	"github.com/minilm-dev/minilm/kernels/cpu"
+	"github.com/minilm-dev/minilm/loader"
+	"github.com/minilm-dev/minilm/tokenizer"
+)
+
+var (
+	// ErrClosed is returned by calls on a closed Model.
+	ErrClosed = errors.New("engine: model is closed")
+	// ErrModel means the model files do not fit what the config declares.
+	ErrModel = errors.New("engine: model does not match its config")
+	// ErrInput means a sequence cannot be scored (empty, too long, token id
+	// out of the vocabulary).
+	ErrInput = errors.New("engine: invalid input")
+)
+
+// DefaultMaxTokensPerBatch bounds the packed tokens of one forward pass; it
+// sizes the activation arena (about 40 KiB per token for MiniLM-L6).
+const DefaultMaxTokensPerBatch = 8192
+
+// Options configure Load. The zero value is the default everywhere.
+type Options struct {
+	// Backend is "auto" (or ""), "cpu" or "metal".
+	Backend string
+	// NewBackend, when set, builds the backend instead of Backend (tests run
+	// the model on simulated or instrumented backends this way).
+	NewBackend func(threads int) (kernels.Backend, error)
+	// Threads for the CPU backend; 0 means runtime.NumCPU().
+	Threads int
+	// MaxTokensPerBatch bounds one forward pass; larger calls are split.
+	MaxTokensPerBatch int
+	// MaxLength truncates pairs (in tokens, specials included); 0 means the
+	// tokenizer's model_max_length capped by max_position_embeddings.
+	MaxLength int
+	// Truncation strategy for pairs over MaxLength.
+	Truncation tokenizer.Truncation
+	// Activation applied to the logit.
+	Activation Activation
+	// CacheDir and Revision resolve Hugging Face repo ids (loader.Options).
+	CacheDir, Revision string
+	// Offline forbids downloading a repo id missing from the cache (so does
+	// HF_HUB_OFFLINE=1).
+	Offline bool
+	// Progress, when not nil, receives a download progress bar.
+	Progress io.Writer
+}
+
+// Info describes a loaded model.
+type Info struct {
+	Dir        string
+	Config     loader.Config
+	Params     int64
+	DType      string
+	Backend    string
+	Threads    int
+	MaxLength  int
+	Activation Activation // resolved: ActivationRaw or ActivationSigmoid
+}
+
+// Model scores query/passage pairs with a BERT cross-encoder. It is safe for
+// concurrent use: callers tokenize in parallel and forward passes take turns
+// on the backend, each using all its threads.
+type Model struct {
+	info     Info
+	files    *loader.Model
+	tok      *tokenizer.Tokenizer
+	be       kernels.Backend
+	net      *bert
+	maxTok   int
+	truncate tokenizer.Truncation
+
+	mu     sync.Mutex // guards sc, be and closed
+	sc     *scratch
+	closed bool
+}
+
+// Load opens a model directory or Hugging Face repo id and prepares it for
+// scoring on the chosen backend.
+func Load(ctx context.Context, ref string, opts Options) (*Model, error) {
+	files, err := loader.Open(ctx, ref, loader.Options{CacheDir: opts.CacheDir, Revision: opts.Revision})
+	if err != nil {
+		return nil, err
+	}
+	m, err := newModel(files, opts)
+	if err != nil {
+		files.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+func newModel(files *loader.Model, opts Options) (*Model, error) {
+	c := files.Config
+	tok, err := tokenizer.Load(files.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("engine: tokenizer of %s: %w", files.Dir, err)
+	}
+	if tok.VocabSize() > c.VocabSize {
+		return nil, fmt.Errorf("engine: %s: tokenizer vocabulary (%d) is larger than the model's (%d): %w", files.Dir, tok.VocabSize(), c.VocabSize, ErrModel)
+	}
+	maxLen := c.MaxPositionEmbeddings
+	if ml := tok.ModelMaxLength(); ml > 0 && ml < maxLen {
+		maxLen = ml
+	}
+	if opts.MaxLength > 0 {
+		if opts.MaxLength > c.MaxPositionEmbeddings {
+			return nil, fmt.Errorf("engine: max length %d exceeds the model's %d positions: %w", opts.MaxLength, c.MaxPositionEmbeddings, ErrInput)
+		}
+		maxLen = opts.MaxLength
+	}
+	threads := opts.Threads
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	be, err := newBackend(opts, threads)
+	if err != nil {
+		return nil, err
+	}
+	net, err := loadBERT(files, be)
+	if err != nil {
+		be.Close()
+		return nil, err
+	}
+	maxTok := opts.MaxTokensPerBatch
+	if maxTok <= 0 {
+		maxTok = DefaultMaxTokensPerBatch
+	}
+	if maxTok < c.MaxPositionEmbeddings {
+		maxTok = c.MaxPositionEmbeddings // the longest sequence the model takes must fit
+	}
+	// Tokenized pairs have at least 3 tokens ([CLS] [SEP] [SEP]); a batch
+	// of maxTok tokens rarely holds more than maxTok/3 sequences, and
+	// ScoreSequences starts a new batch when it would.
+	sc, err := newScratch(be, net.d, maxTok, maxTok/3+1)
+	if err != nil {
+		be.Close()
+		return nil, err
+	}
+	act := opts.Activation
+	if act == ActivationAuto {
+		act = ActivationRaw
+		if c.Activation == loader.ActivationSigmoid {
+			act = ActivationSigmoid
+		}
+	}
+	m := &Model{
+		files: files, tok: tok, be: be, net: net, sc: sc,
+		maxTok: maxTok, truncate: opts.Truncation,
+	}
+	m.info = Info{
+		Dir: files.Dir, Config: *c, Params: paramCount(files), DType: weightDType(files),
+		Backend: be.Name(), Threads: threads, MaxLength: maxLen, Activation: act,
+	}
+	return m, nil
+}
+
+func newBackend(opts Options, threads int) (kernels.Backend, error) {
+	if opts.NewBackend != nil {
+		return opts.NewBackend(threads)
+	}
+	switch opts.Backend {
+	case "", "auto", "cpu":
+		be, err := cpu.New(threads)
+		if err != nil {
+			return nil, fmt.Errorf("engine: cpu backend: %w", err)
+		}
+		return be, nil
+	default:
+		return nil, fmt.Errorf("engine: unknown backend %q (want auto, cpu or metal): %w", opts.Backend, kernels.ErrUnsupported)
+	}
+}
+
+// Info describes the loaded model and how it runs.
+func (m *Model) Info() Info { return m.info }
+
+// Tokenize turns a pair into model input, truncated to the model's max length.
+func (m *Model) Tokenize(p Pair) (Sequence, error) {
+	ids, types, err := m.tok.AppendPairIDs(nil, nil, p.Query, p.Passage, m.info.MaxLength, m.truncate)
+	if err != nil {
+		return Sequence{}, fmt.Errorf("engine: tokenize: %w", err)
+	}
+	return Sequence{IDs: ids, TypeIDs: types}, nil
+}
+
+// Score returns one score per pair, in order.
+func (m *Model) Score(ctx context.Context, pairs []Pair) ([]float32, error) {
+	seqs := make([]Sequence, len(pairs))
+	for i, p := range pairs {
+		s, err := m.Tokenize(p)
+		if err != nil {
+			return nil, fmt.Errorf("engine: pair %d: %w", i, err)
+		}
+		seqs[i] = s
+	}
+	return m.ScoreSequences(ctx, seqs)
+}
+
+// ScoreSequences scores already-tokenized pairs, in order. Sequences are
+// packed into forward passes of at most MaxTokensPerBatch tokens; each score
+// is the same whatever the sequences around it.
+func (m *Model) ScoreSequences(ctx context.Context, seqs []Sequence) ([]float32, error) {
+	for i, s := range seqs {
+		if err := m.validate(s); err != nil {
+			return nil, fmt.Errorf("engine: sequence %d: %w", i, err)
+		}
+	}
+	out := make([]float32, len(seqs))
+	for start := 0; start < len(seqs); {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		end, tokens := start, 0
+		for end < len(seqs) && end-start < m.sc.maxB && tokens+len(seqs[end].IDs) <= m.maxTok {
+			tokens += len(seqs[end].IDs)
+			end++
+		}
+		if err := m.forward(ctx, seqs[start:end], out[start:end]); err != nil {
+			return nil, err
+		}
+		start = end
+	}
+	if m.info.Activation == ActivationSigmoid {
+		for i, x := range out {
+			out[i] = float32(1 / (1 + math.Exp(-float64(x))))
+		}
+	}
+	return out, nil
+}
+
+func (m *Model) validate(s Sequence) error {
+	n := len(s.IDs)
+	switch {
+	case n == 0:
+		return fmt.Errorf("no tokens: %w", ErrInput)
+	case n != len(s.TypeIDs):
+		return fmt.Errorf("%d ids but %d type ids: %w", n, len(s.TypeIDs), ErrInput)
+	case n > m.info.Config.MaxPositionEmbeddings:
+		return fmt.Errorf("%d tokens exceed the model's %d positions: %w", n, m.info.Config.MaxPositionEmbeddings, ErrInput)
+	}
+	for j := range n {
+		if id := s.IDs[j]; id < 0 || int(id) >= m.info.Config.VocabSize {
+			return fmt.Errorf("token %d: id %d outside the vocabulary of %d: %w", j, id, m.info.Config.VocabSize, ErrInput)
+		}
+		if t := s.TypeIDs[j]; t < 0 || int(t) >= m.info.Config.TypeVocabSize {
+			return fmt.Errorf("token %d: type id %d outside [0,%d): %w", j, t, m.info.Config.TypeVocabSize, ErrInput)
+		}
+	}
+	return nil
+}
+
+// forward runs one packed batch and writes its raw logits to out.
+func (m *Model) forward(ctx context.Context, seqs []Sequence, out []float32) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	s := m.sc
+	s.ids, s.typeIDs = s.ids[:0], s.typeIDs[:0]
+	s.seqsBuf = append(s.seqsBuf[:0], 0)
+	for _, q := range seqs {
+		s.ids = append(s.ids, q.IDs...)
+		s.typeIDs = append(s.typeIDs, q.TypeIDs...)
+		s.seqsBuf = append(s.seqsBuf, int32(len(s.ids)))
+	}
+	if err := m.be.Run(ctx, m.net.forward(s, s.ids, s.typeIDs, s.seqsBuf)...); err != nil {
+		return fmt.Errorf("engine: forward on %s: %w", m.be.Name(), err)
+	}
+	if err := m.be.Download(s.host[:len(seqs)], s.logits); err != nil {
+		return fmt.Errorf("engine: read logits: %w", err)
+	}
+	copy(out, s.host[:len(seqs)])
+	return nil
+}
+
+// Ranked is one document's place in a ranking.
+type Ranked struct {
+	Index int // position in the docs given to Rank
+	Score float32
+}
+
+// Rank scores every document against the query and returns them best first
+// (ties keep input order); topK > 0 keeps only the first topK.
+func (m *Model) Rank(ctx context.Context, query string, docs []string, topK int) ([]Ranked, error) {
+	pairs := make([]Pair, len(docs))
+	for i, d := range docs {
+		pairs[i] = Pair{Query: query, Passage: d}
+	}
+	scores, err := m.Score(ctx, pairs)
+	if err != nil {
+		return nil, err
+	}
+	ranked := make([]Ranked, len(docs))
+	for i, s := range scores {
+		ranked[i] = Ranked{Index: i, Score: s}
+	}
+	sort.SliceStable(ranked, func(a, b int) bool { return ranked[a].Score > ranked[b].Score })
+	if topK > 0 && topK < len(ranked) {
+		ranked = ranked[:topK]
+	}
+	return ranked, nil
+}
+
+// Close releases the backend and unmaps the model file. Calls after Close
+// return ErrClosed.
+func (m *Model) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	err := m.be.Close()
+	if cerr := m.files.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func paramCount(files *loader.Model) int64 {
+	var n int64
+	for _, name := range files.Weights.Names() {
+		info, _ := files.Weights.Info(name)
+		p := int64(1)
+		for _, d := range info.Shape {
+			p *= int64(d)
+		}
+		n += p
+	}
+	return n
+}
+
+func weightDType(files *loader.Model) string {
+	names := files.Weights.Names()
+	if len(names) == 0 {
+		return ""
+	}
+	info, _ := files.Weights.Info(names[0])
+	return string(info.DType)
+}
