@@ -1,0 +1,12 @@
+// Command minilm scores query/passage pairs with a cross-encoder reranker
+// (cross-encoder/ms-marco-MiniLM-L-6-v2 and models of the same shape).
+//
+// The main job is `minilm score`: it streams JSONL, TSV or CSV files of
+// query/passage pairs through a pipeline (read → tokenize → batch → score →
+// write in input order) with memory independent of the input's length, and
+// writes each record back with its score. `minilm rerank` sorts a list of
+// documents for one query; `minilm info` describes a model.
+//
+// main.go is the only place that exits the process; every subcommand is a
+// [command] whose run function returns an exit status (see cli.go).
+package main

@@ -1,0 +1,374 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/minilm-dev/minilm/loader"
+	"github.com/minilm-dev/minilm/tokenizer"
+)
+
+const tokenizeAbout = `
+Tokenize text as the model sees it (Hugging Face tokenizers' ids, exactly).
+
+Input (FILE, or stdin when FILE is "-" or absent): JSON lines, each an object
+with a "text" string, or "a" and "b" strings for a pair ([CLS] a [SEP] b
+[SEP]), and an optional "max_length": an integer, or null for no truncation
+(absent: the model's limit). Each line is written back with "ids",
+"type_ids", "tokens" and "offsets" set, its other fields kept as they are.
+Offsets are [start, end) character indices into the line's text (for a pair,
+into its own side); special tokens added around the texts have [0, 0].
+A bad line stops the run with status 2 after every line before it is written.
+
+Example:
+  echo '{"a":"what is go?","b":"Go is a language."}' | minilm tokenize`
+
+func tokenizeCommand() command {
+	return command{
+		name:    "tokenize",
+		summary: "show the token ids, tokens and offsets of texts and pairs",
+		run:     runTokenize,
+	}
+}
+
+func runTokenize(ctx context.Context, std stdio, args []string) int {
+	var model, truncate string
+	spec := newFlagSpec("tokenize", "minilm tokenize [flags] [FILE|-]", tokenizeAbout)
+	spec.fs.StringVar(&model, "model", defaultModel, "model `dir`ectory, or Hugging Face repo id (org/name[@revision]) in the Hugging Face cache")
+	spec.fs.StringVar(&truncate, "truncate", "longest-first", "how pairs over max_length are cut: longest-first (like Hugging Face) or only-second")
+	files, status, done := spec.parse(std, args)
+	if done {
+		return status
+	}
+	var tr tokenizer.Truncation
+	var err error
+	switch {
+	case len(files) > 1:
+		err = usagef("tokenize takes one FILE, got %d", len(files))
+	case model == "":
+		err = usagef("--model is empty")
+	case truncate == "longest-first":
+		tr = tokenizer.LongestFirst
+	case truncate == "only-second":
+		tr = tokenizer.OnlySecond
+	default:
+		err = usagef("--truncate %q: want longest-first or only-second", truncate)
+	}
+	if err != nil {
+		return exitWith(ctx, std, err)
+	}
+	name, in := "<stdin>", std.in
+	if len(files) == 1 && files[0] != "-" {
+		f, err := os.Open(files[0])
+		if err != nil {
+			return exitWith(ctx, std, usagef("input %s: %v", files[0], unwrapPathError(err)))
+		}
+		defer f.Close()
+		name, in = files[0], f
+	}
+	tok, maxLen, err := loadTokenizer(model)
+	if err != nil {
+		return exitWith(ctx, std, err)
+	}
+	out := bufio.NewWriterSize(std.out, 1<<16)
+	err = tokenizeLines(ctx, tok, maxLen, tr, name, in, out)
+	if ferr := out.Flush(); err == nil && ferr != nil {
+		err = fmt.Errorf("write output: %w", ferr)
+	}
+	return exitWith(ctx, std, err)
+}
+
+// loadTokenizer loads the model's tokenizer and its default max length:
+// model_max_length capped by config.json's max_position_embeddings (0: no
+// limit known).
+func loadTokenizer(ref string) (*tokenizer.Tokenizer, int, error) {
+	dir, err := loader.Resolve(ref, loader.Options{})
+	if err != nil {
+		return nil, 0, err
+	}
+	tok, err := tokenizer.Load(dir)
+	if err != nil {
+		return nil, 0, err
+	}
+	maxLen := tok.ModelMaxLength()
+	path := filepath.Join(dir, "config.json")
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, 0, err
+	default:
+		cfg, err := loader.ParseConfig(data, path)
+		if err != nil {
+			return nil, 0, err
+		}
+		if p := cfg.MaxPositionEmbeddings; p > 0 && (maxLen == 0 || p < maxLen) {
+			maxLen = p
+		}
+	}
+	return tok, maxLen, nil
+}
+
+// tokenizeLines tokenizes every line of in and writes the results to out.
+// Blank lines are skipped (they still count for line numbers).
+func tokenizeLines(ctx context.Context, tok *tokenizer.Tokenizer, maxLen int, tr tokenizer.Truncation,
+	name string, in io.Reader, out io.Writer) error {
+	r := bufio.NewReaderSize(in, 1<<16)
+	var buf []byte
+	for lineNo := 1; ; lineNo++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		line, err := r.ReadBytes('\n')
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("read %s: %w", name, err)
+		}
+		if len(line) == 0 && err == io.EOF {
+			return nil
+		}
+		line = bytes.TrimRight(line, " \t\r\n")
+		if len(line) > 0 {
+			buf, err = tokenizeLine(buf[:0], tok, maxLen, tr, line)
+			if err != nil {
+				return &inputError{file: name, line: lineNo, reason: err.Error()}
+			}
+			if _, err := out.Write(buf); err != nil {
+				return fmt.Errorf("write output: %w", err)
+			}
+		}
+	}
+}
+
+// outputKeys are the fields tokenize sets, in the order it appends them.
+var outputKeys = [...]string{"ids", "type_ids", "tokens", "offsets"}
+
+// tokenizeLine appends the output line for one input line (a JSON object):
+// the object with the output fields' values replaced where it has them and
+// appended at the end where it does not.
+func tokenizeLine(dst []byte, tok *tokenizer.Tokenizer, maxLen int, tr tokenizer.Truncation, line []byte) ([]byte, error) {
+	if !utf8.Valid(line) {
+		return dst, errors.New("invalid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(line))
+	if t, err := dec.Token(); err != nil {
+		return dst, fmt.Errorf("bad JSON: %v", jsonReason(err))
+	} else if d, ok := t.(json.Delim); !ok || d != '{' {
+		return dst, errors.New("not a JSON object")
+	}
+	type span struct{ at, to int }
+	var (
+		fields  = map[string]json.RawMessage{}
+		spans   [len(outputKeys)][]span // where each output key's values are
+		lastEnd = int(dec.InputOffset())
+		empty   = true
+	)
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return dst, fmt.Errorf("bad JSON: %v", jsonReason(err))
+		}
+		key, ok := t.(string)
+		if !ok {
+			return dst, fmt.Errorf("bad JSON: object key is %v, not a string", t)
+		}
+		var val json.RawMessage
+		if err := dec.Decode(&val); err != nil {
+			return dst, fmt.Errorf("bad JSON: %v", jsonReason(err))
+		}
+		end := int(dec.InputOffset())
+		lastEnd, empty = end, false
+		fields[key] = val
+		for i, k := range outputKeys {
+			if k == key {
+				spans[i] = append(spans[i], span{end - len(val), end})
+			}
+		}
+	}
+	if t, err := dec.Token(); err != nil {
+		return dst, fmt.Errorf("bad JSON: %v", jsonReason(err))
+	} else if d, ok := t.(json.Delim); !ok || d != '}' {
+		return dst, errors.New("bad JSON: object not closed")
+	}
+	if len(bytes.TrimSpace(line[dec.InputOffset():])) != 0 {
+		return dst, errors.New("bad JSON: data after the object")
+	}
+
+	enc, err := encodeFields(tok, maxLen, tr, fields)
+	if err != nil {
+		return dst, err
+	}
+	values := [len(outputKeys)][]byte{
+		appendInt32s(nil, enc.IDs),
+		appendInt32s(nil, enc.TypeIDs),
+		appendStrings(nil, enc.Tokens),
+		appendOffsets(nil, enc.Offsets),
+	}
+	// Replace existing values in input order, then append the missing keys.
+	pos := 0
+	for {
+		next, which := -1, -1
+		for i, ss := range spans {
+			if len(ss) > 0 && (next < 0 || ss[0].at < spans[next][0].at) {
+				next, which = i, i
+			}
+		}
+		if which < 0 {
+			break
+		}
+		s := spans[which][0]
+		spans[which] = spans[which][1:]
+		dst = append(dst, line[pos:s.at]...)
+		dst = append(dst, values[which]...)
+		pos = s.to
+	}
+	dst = append(dst, line[pos:lastEnd]...)
+	for i, k := range outputKeys {
+		if _, ok := fields[k]; ok {
+			continue
+		}
+		if !empty {
+			dst = append(dst, ',')
+		}
+		empty = false
+		dst = append(dst, '"')
+		dst = append(dst, k...)
+		dst = append(dst, '"', ':')
+		dst = append(dst, values[i]...)
+	}
+	dst = append(dst, line[lastEnd:]...)
+	return append(dst, '\n'), nil
+}
+
+// encodeFields tokenizes the "text", or "a" and "b", of one object.
+func encodeFields(tok *tokenizer.Tokenizer, maxLen int, tr tokenizer.Truncation, fields map[string]json.RawMessage) (*tokenizer.Encoding, error) {
+	if raw, ok := fields["max_length"]; ok {
+		switch {
+		case string(raw) == "null":
+			maxLen = 0
+		default:
+			n, err := strconv.Atoi(string(raw))
+			if err != nil {
+				return nil, fmt.Errorf(`"max_length" is %s, not an integer or null`, jsonKindOrValue(raw))
+			}
+			if n < 1 {
+				return nil, fmt.Errorf(`"max_length" %d: must be positive (or null for no limit)`, n)
+			}
+			maxLen = n
+		}
+	}
+	text, hasText := fields["text"]
+	a, hasA := fields["a"]
+	b, hasB := fields["b"]
+	var enc *tokenizer.Encoding
+	var err error
+	switch {
+	case hasText && (hasA || hasB):
+		return nil, errors.New(`both "text" and "a"/"b"; give one`)
+	case hasText:
+		var s string
+		if err := decodeString(text, &s); err != nil {
+			return nil, fmt.Errorf(`"text" %v`, err)
+		}
+		enc, err = tok.Encode(s, maxLen)
+	case hasA && hasB:
+		var sa, sb string
+		if err := decodeString(a, &sa); err != nil {
+			return nil, fmt.Errorf(`"a" %v`, err)
+		}
+		if err := decodeString(b, &sb); err != nil {
+			return nil, fmt.Errorf(`"b" %v`, err)
+		}
+		enc, err = tok.EncodePair(sa, sb, maxLen, tr)
+	case hasA:
+		return nil, errors.New(`"a" without "b"`)
+	case hasB:
+		return nil, errors.New(`"b" without "a"`)
+	default:
+		return nil, errors.New(`missing "text" (or "a" and "b")`)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("max_length %d: %w", maxLen, err)
+	}
+	return enc, nil
+}
+
+// jsonKindOrValue names a non-integer max_length: the number itself when it
+// is one (1.5, 1e3), else its JSON type.
+func jsonKindOrValue(raw json.RawMessage) string {
+	if k := jsonKind(raw); k != "a number" {
+		return k
+	}
+	return string(raw)
+}
+
+func appendInt32s(dst []byte, v []int32) []byte {
+	dst = append(dst, '[')
+	for i, x := range v {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = strconv.AppendInt(dst, int64(x), 10)
+	}
+	return append(dst, ']')
+}
+
+func appendOffsets(dst []byte, v [][2]int) []byte {
+	dst = append(dst, '[')
+	for i, o := range v {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '[')
+		dst = strconv.AppendInt(dst, int64(o[0]), 10)
+		dst = append(dst, ',')
+		dst = strconv.AppendInt(dst, int64(o[1]), 10)
+		dst = append(dst, ']')
+	}
+	return append(dst, ']')
+}
+
+// appendStrings writes tokens as a JSON array of strings, without the HTML
+// escaping of encoding/json (tokens such as "<" and "&" stay readable).
+func appendStrings(dst []byte, v []string) []byte {
+	dst = append(dst, '[')
+	for i, s := range v {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, s)
+	}
+	return append(dst, ']')
+}
+
+// appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			dst = append(dst, '\\', byte(r))
+		case r == '\n':
+			dst = append(dst, '\\', 'n')
+		case r == '\t':
+			dst = append(dst, '\\', 't')
+		case r == '\r':
+			dst = append(dst, '\\', 'r')
+		case r < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hex[r>>4], hex[r&0xF])
+		default:
+			dst = utf8.AppendRune(dst, r)
+		}
+	}
+	return append(dst, '"')
+}

@@ -1,0 +1,128 @@
+package cpu
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+
+	"github.com/minilm-dev/minilm/kernels"
+)
+
+var _ kernels.Backend = (*Backend)(nil)
+
+// Backend runs ops on the CPU with a fixed pool of worker goroutines. It is
+// not safe for concurrent use (see kernels.Backend); Close stops the workers.
+type Backend struct {
+	pool    *pool
+	scratch [][]float32 // per worker, grown by the calling goroutine only
+	closed  bool
+}
+
+// buf is a Buf made by Alloc.
+type buf struct {
+	owner *Backend
+	data  []float32
+}
+
+func (b *buf) Len() int { return len(b.data) }
+
+// New returns a CPU backend running on threads goroutines (the caller's
+// included); threads ≤ 0 means runtime.NumCPU().
+func New(threads int) (*Backend, error) {
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	return &Backend{pool: newPool(threads), scratch: make([][]float32, threads)}, nil
+}
+
+// Threads reports how many goroutines run each op.
+func (be *Backend) Threads() int { return be.pool.n }
+
+// Name implements kernels.Backend.
+func (be *Backend) Name() string { return "cpu" }
+
+// Alloc implements kernels.Backend.
+func (be *Backend) Alloc(n int) (kernels.Buf, error) {
+	if be.closed {
+		return nil, errClosed
+	}
+	if n < 0 {
+		return nil, fmt.Errorf("cpu: alloc %d floats: negative length", n)
+	}
+	return &buf{owner: be, data: make([]float32, n)}, nil
+}
+
+// Upload implements kernels.Backend.
+func (be *Backend) Upload(dst kernels.Buf, src []float32) error {
+	d, err := be.data("upload dst", dst)
+	if err != nil {
+		return err
+	}
+	if len(src) > len(d) {
+		return fmt.Errorf("cpu: upload %d floats into a buffer of %d", len(src), len(d))
+	}
+	copy(d, src)
+	return nil
+}
+
+// Download implements kernels.Backend.
+func (be *Backend) Download(dst []float32, src kernels.Buf) error {
+	if w, ok := src.(*weight); ok && w.owner == be && !be.closed {
+		if len(dst) > w.n*w.k {
+			return fmt.Errorf("cpu: download %d floats from a weight of %d", len(dst), w.n*w.k)
+		}
+		w.unpack(dst)
+		return nil
+	}
+	s, err := be.data("download src", src)
+	if err != nil {
+		return err
+	}
+	if len(dst) > len(s) {
+		return fmt.Errorf("cpu: download %d floats from a buffer of %d", len(dst), len(s))
+	}
+	copy(dst, s)
+	return nil
+}
+
+// Close implements kernels.Backend: it stops the workers.
+func (be *Backend) Close() error {
+	if !be.closed {
+		be.closed = true
+		be.pool.close()
+	}
+	return nil
+}
+
+var errClosed = errors.New("cpu: backend is closed")
+
+// data returns the storage of a Buf made by this backend's Alloc.
+func (be *Backend) data(what string, b kernels.Buf) ([]float32, error) {
+	if be.closed {
+		return nil, errClosed
+	}
+	switch b := b.(type) {
+	case *buf:
+		if b.owner == be {
+			return b.data, nil
+		}
+	case *weight:
+		if b.owner == be {
+			return nil, fmt.Errorf("cpu: %s: a weight made by Weight can only be MatMul.W", what)
+		}
+	case nil:
+		return nil, fmt.Errorf("cpu: %s: nil buffer", what)
+	}
+	return nil, fmt.Errorf("cpu: %s: buffer %T not made by this backend", what, b)
+}
+
+// scratchFor makes every worker's scratch at least n floats and returns it.
+// Only the goroutine calling Run may call it, before fanning out.
+func (be *Backend) scratchFor(n int) [][]float32 {
+	for w, s := range be.scratch {
+		if len(s) < n {
+			be.scratch[w] = make([]float32, n)
+		}
+	}
+	return be.scratch
+}

@@ -1,0 +1,101 @@
+package cpu
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"github.com/minilm-dev/minilm/kernels"
+	"github.com/minilm-dev/minilm/kernels/optest"
+)
+
+func newBackend(tb testing.TB, threads int) *Backend {
+	tb.Helper()
+	be, err := New(threads)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { be.Close() })
+	return be
+}
+
+// TestOps runs the conformance suite with thread counts that split work
+// evenly, unevenly, and not at all.
+func TestOps(t *testing.T) {
+	for _, threads := range []int{1, 2, 3} {
+		t.Run(fmt.Sprintf("threads=%d", threads), func(t *testing.T) {
+			optest.Run(t, newBackend(t, threads))
+		})
+	}
+}
+
+func BenchmarkOps(b *testing.B) {
+	b.Run("cpu", func(b *testing.B) { optest.Bench(b, newBackend(b, 0)) })
+}
+
+// BenchmarkMatMul times the model's four GEMMs for a batch of 5568 tokens
+// (64 pairs of 87 tokens, the bench set's mean), with their bias and, for the
+// FFN up-projection, the fused GELU, on runtime.NumCPU() threads.
+func BenchmarkMatMul(b *testing.B) {
+	const m = 5568
+	be := newBackend(b, 0)
+	for _, s := range []struct {
+		n, k int
+		act  bool
+	}{{1152, 384, false}, {384, 384, false}, {1536, 384, true}, {384, 1536, false}} {
+		name := fmt.Sprintf("cpu/M=%d,N=%d,K=%d,bias", m, s.n, s.k)
+		if s.act {
+			name += ",gelu"
+		}
+		b.Run(name, func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 1))
+			x, _ := be.Alloc(m * s.k)
+			out, _ := be.Alloc(m * s.n)
+			bias, _ := be.Alloc(s.n)
+			w, err := be.Weight(randSlice(r, s.n*s.k, 1), s.n, s.k)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := be.Upload(x, randSlice(r, m*s.k, 1)); err != nil {
+				b.Fatal(err)
+			}
+			op := kernels.MatMul{Out: out, X: x, W: w, Bias: bias, M: m, N: s.n, K: s.k, GELU: s.act}
+			b.SetBytes(4 * int64(m*s.k+s.n*s.k+m*s.n))
+			runs := 0
+			for b.Loop() {
+				if err := be.Run(context.Background(), op); err != nil {
+					b.Fatal(err)
+				}
+				runs++
+			}
+			b.ReportMetric(2*float64(m*s.n*s.k)*float64(runs)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+// TestNewClose: threads ≤ 0 means one per CPU, and a closed backend refuses
+// work instead of sending to its stopped workers.
+func TestNewClose(t *testing.T) {
+	be, err := New(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if be.Threads() != runtime.NumCPU() {
+		t.Errorf("New(0).Threads() = %d, want runtime.NumCPU() = %d", be.Threads(), runtime.NumCPU())
+	}
+	x, _ := be.Alloc(4)
+	if err := be.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := be.Run(context.Background(), kernels.GELU{Out: x, X: x, N: 4}); err == nil {
+		t.Error("Run after Close succeeded")
+	}
+	if _, err := be.Weight([]float32{1}, 1, 1); err == nil {
+		t.Error("Weight after Close succeeded")
+	}
+	if err := be.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}

@@ -1,0 +1,281 @@
+//go:build !purego
+
+#include "go_asm.h"
+#include "textflag.h"
+
+// Register use of the GEMM microkernels: R8..R13 the six X row pointers, BX
+// the k index (X is read at (Rr)(BX*4)), AX (and SI) the packed panels,
+// CX = K. Each accumulator lane holds one out[row][col] and sees one FMA per
+// k, k ascending, as in kernelGeneric.
+
+// AVX2STEP does one k of the 6×16 tile: Y(2r), Y(2r+1) += x[r][k]·W[k][0:16].
+#define AVX2STEP(wo, xo) \
+	VMOVUPS wo(AX), Y12; \
+	VMOVUPS (wo+32)(AX), Y13; \
+	VBROADCASTSS xo(R8)(BX*4), Y14; \
+	VBROADCASTSS xo(R9)(BX*4), Y15; \
+	VFMADD231PS Y12, Y14, Y0; \
+	VFMADD231PS Y13, Y14, Y1; \
+	VFMADD231PS Y12, Y15, Y2; \
+	VFMADD231PS Y13, Y15, Y3; \
+	VBROADCASTSS xo(R10)(BX*4), Y14; \
+	VBROADCASTSS xo(R11)(BX*4), Y15; \
+	VFMADD231PS Y12, Y14, Y4; \
+	VFMADD231PS Y13, Y14, Y5; \
+	VFMADD231PS Y12, Y15, Y6; \
+	VFMADD231PS Y13, Y15, Y7; \
+	VBROADCASTSS xo(R12)(BX*4), Y14; \
+	VBROADCASTSS xo(R13)(BX*4), Y15; \
+	VFMADD231PS Y12, Y14, Y8; \
+	VFMADD231PS Y13, Y14, Y9; \
+	VFMADD231PS Y12, Y15, Y10; \
+	VFMADD231PS Y13, Y15, Y11
+
+// LOADROWS loads K, the row pointers and the first panel from *tileArgs in DI.
+#define LOADROWS \
+	MOVQ tileArgs_k(DI), CX; \
+	MOVQ (tileArgs_x+0)(DI), R8; \
+	MOVQ (tileArgs_x+8)(DI), R9; \
+	MOVQ (tileArgs_x+16)(DI), R10; \
+	MOVQ (tileArgs_x+24)(DI), R11; \
+	MOVQ (tileArgs_x+32)(DI), R12; \
+	MOVQ (tileArgs_x+40)(DI), R13; \
+	MOVQ tileArgs_w(DI), AX; \
+	XORQ BX, BX
+
+// KLOOP4 sets DX = K rounded down to a multiple of 4 (the unrolled part).
+#define KLOOP4 \
+	MOVQ CX, DX; \
+	ANDQ $-4, DX
+
+// LOADACC(V, r0..r11, w) loads the accumulators from out (SI = out, DX = row
+// stride in bytes), two vectors of width w bytes per row.
+#define LOADACC(V, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, w) \
+	MOVQ tileArgs_out(DI), SI; \
+	MOVQ tileArgs_ldo(DI), DX; \
+	SHLQ $2, DX; \
+	V (SI), a0; \
+	V w(SI), a1; \
+	ADDQ DX, SI; \
+	V (SI), a2; \
+	V w(SI), a3; \
+	ADDQ DX, SI; \
+	V (SI), a4; \
+	V w(SI), a5; \
+	ADDQ DX, SI; \
+	V (SI), a6; \
+	V w(SI), a7; \
+	ADDQ DX, SI; \
+	V (SI), a8; \
+	V w(SI), a9; \
+	ADDQ DX, SI; \
+	V (SI), a10; \
+	V w(SI), a11
+
+// func gemm6x16AVX2(t *tileArgs)
+TEXT ·gemm6x16AVX2(SB), NOSPLIT, $0-8
+	MOVQ t+0(FP), DI
+	LOADROWS
+	MOVQ  tileArgs_accum(DI), DX
+	TESTQ DX, DX
+	JZ    avx2zero
+	LOADACC(VMOVUPS, Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, 32)
+	JMP   avx2start
+
+avx2zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+avx2start:
+	KLOOP4
+
+avx2loop4:
+	CMPQ BX, DX
+	JGE  avx2tail
+	AVX2STEP(0, 0)
+	AVX2STEP(64, 4)
+	AVX2STEP(128, 8)
+	AVX2STEP(192, 12)
+	ADDQ $256, AX
+	ADDQ $4, BX
+	JMP  avx2loop4
+
+avx2tail:
+	CMPQ BX, CX
+	JGE  avx2bias
+	AVX2STEP(0, 0)
+	ADDQ $64, AX
+	INCQ BX
+	JMP  avx2tail
+
+avx2bias:
+	MOVQ  tileArgs_bias(DI), SI
+	TESTQ SI, SI
+	JZ    avx2store
+	VMOVUPS (SI), Y12
+	VMOVUPS 32(SI), Y13
+	VADDPS  Y12, Y0, Y0
+	VADDPS  Y13, Y1, Y1
+	VADDPS  Y12, Y2, Y2
+	VADDPS  Y13, Y3, Y3
+	VADDPS  Y12, Y4, Y4
+	VADDPS  Y13, Y5, Y5
+	VADDPS  Y12, Y6, Y6
+	VADDPS  Y13, Y7, Y7
+	VADDPS  Y12, Y8, Y8
+	VADDPS  Y13, Y9, Y9
+	VADDPS  Y12, Y10, Y10
+	VADDPS  Y13, Y11, Y11
+
+avx2store:
+	MOVQ tileArgs_out(DI), SI
+	MOVQ tileArgs_ldo(DI), DX
+	SHLQ $2, DX
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, 32(SI)
+	ADDQ    DX, SI
+	VMOVUPS Y2, (SI)
+	VMOVUPS Y3, 32(SI)
+	ADDQ    DX, SI
+	VMOVUPS Y4, (SI)
+	VMOVUPS Y5, 32(SI)
+	ADDQ    DX, SI
+	VMOVUPS Y6, (SI)
+	VMOVUPS Y7, 32(SI)
+	ADDQ    DX, SI
+	VMOVUPS Y8, (SI)
+	VMOVUPS Y9, 32(SI)
+	ADDQ    DX, SI
+	VMOVUPS Y10, (SI)
+	VMOVUPS Y11, 32(SI)
+	VZEROUPPER
+	RET
+
+// AVX512STEP does one k of the 6×32 tile: Z(2r) += x[r][k]·panel0[k][0:16],
+// Z(2r+1) += x[r][k]·panel1[k][0:16]; AX is panel 0, SI panel 1.
+#define AVX512STEP(wo, xo) \
+	VMOVUPS wo(AX), Z12; \
+	VMOVUPS wo(SI), Z13; \
+	VBROADCASTSS xo(R8)(BX*4), Z14; \
+	VBROADCASTSS xo(R9)(BX*4), Z15; \
+	VBROADCASTSS xo(R10)(BX*4), Z16; \
+	VBROADCASTSS xo(R11)(BX*4), Z17; \
+	VBROADCASTSS xo(R12)(BX*4), Z18; \
+	VBROADCASTSS xo(R13)(BX*4), Z19; \
+	VFMADD231PS Z12, Z14, Z0; \
+	VFMADD231PS Z13, Z14, Z1; \
+	VFMADD231PS Z12, Z15, Z2; \
+	VFMADD231PS Z13, Z15, Z3; \
+	VFMADD231PS Z12, Z16, Z4; \
+	VFMADD231PS Z13, Z16, Z5; \
+	VFMADD231PS Z12, Z17, Z6; \
+	VFMADD231PS Z13, Z17, Z7; \
+	VFMADD231PS Z12, Z18, Z8; \
+	VFMADD231PS Z13, Z18, Z9; \
+	VFMADD231PS Z12, Z19, Z10; \
+	VFMADD231PS Z13, Z19, Z11
+
+// func gemm6x32AVX512(t *tileArgs)
+TEXT ·gemm6x32AVX512(SB), NOSPLIT, $0-8
+	MOVQ t+0(FP), DI
+	LOADROWS
+	MOVQ  tileArgs_accum(DI), DX
+	TESTQ DX, DX
+	JZ    avx512zero
+	LOADACC(VMOVUPS, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, 64)
+	JMP   avx512start
+
+avx512zero:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+
+avx512start:
+	// SI walks panel 1, pstep floats after panel 0.
+	MOVQ tileArgs_pstep(DI), SI
+	SHLQ $2, SI
+	ADDQ AX, SI
+	KLOOP4
+
+avx512loop4:
+	CMPQ BX, DX
+	JGE  avx512tail
+	AVX512STEP(0, 0)
+	AVX512STEP(64, 4)
+	AVX512STEP(128, 8)
+	AVX512STEP(192, 12)
+	ADDQ $256, AX
+	ADDQ $256, SI
+	ADDQ $4, BX
+	JMP  avx512loop4
+
+avx512tail:
+	CMPQ BX, CX
+	JGE  avx512bias
+	AVX512STEP(0, 0)
+	ADDQ $64, AX
+	ADDQ $64, SI
+	INCQ BX
+	JMP  avx512tail
+
+avx512bias:
+	MOVQ  tileArgs_bias(DI), SI
+	TESTQ SI, SI
+	JZ    avx512store
+	VMOVUPS (SI), Z12
+	VMOVUPS 64(SI), Z13
+	VADDPS  Z12, Z0, Z0
+	VADDPS  Z13, Z1, Z1
+	VADDPS  Z12, Z2, Z2
+	VADDPS  Z13, Z3, Z3
+	VADDPS  Z12, Z4, Z4
+	VADDPS  Z13, Z5, Z5
+	VADDPS  Z12, Z6, Z6
+	VADDPS  Z13, Z7, Z7
+	VADDPS  Z12, Z8, Z8
+	VADDPS  Z13, Z9, Z9
+	VADDPS  Z12, Z10, Z10
+	VADDPS  Z13, Z11, Z11
+
+avx512store:
+	MOVQ tileArgs_out(DI), SI
+	MOVQ tileArgs_ldo(DI), DX
+	SHLQ $2, DX
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	ADDQ    DX, SI
+	VMOVUPS Z2, (SI)
+	VMOVUPS Z3, 64(SI)
+	ADDQ    DX, SI
+	VMOVUPS Z4, (SI)
+	VMOVUPS Z5, 64(SI)
+	ADDQ    DX, SI
+	VMOVUPS Z6, (SI)
+	VMOVUPS Z7, 64(SI)
+	ADDQ    DX, SI
+	VMOVUPS Z8, (SI)
+	VMOVUPS Z9, 64(SI)
+	ADDQ    DX, SI
+	VMOVUPS Z10, (SI)
+	VMOVUPS Z11, 64(SI)
+	VZEROUPPER
+	RET

@@ -1,0 +1,125 @@
+//go:build !purego
+
+package simd
+
+import "golang.org/x/sys/cpu"
+
+type implKind uint8
+
+const (
+	kindGeneric implKind = iota
+	kindAVX2
+	kindAVX512
+)
+
+func makeImpl(k implKind) impl {
+	switch k {
+	case kindAVX512:
+		return impl{name: "avx512", kind: k, nr: 2 * panelW}
+	case kindAVX2:
+		return impl{name: "avx2", kind: k, nr: panelW}
+	}
+	return impl{name: "generic", kind: kindGeneric, nr: panelW}
+}
+
+func hasAVX2() bool   { return cpu.X86.HasAVX2 && cpu.X86.HasFMA }
+func hasAVX512() bool { return hasAVX2() && cpu.X86.HasAVX512F }
+
+// best is the fastest variant this CPU runs.
+func best() impl {
+	switch {
+	case hasAVX512():
+		return makeImpl(kindAVX512)
+	case hasAVX2():
+		return makeImpl(kindAVX2)
+	}
+	return makeImpl(kindGeneric)
+}
+
+// impls lists every variant this CPU runs, the Go twins first.
+func impls() []impl {
+	list := []impl{makeImpl(kindGeneric)}
+	if hasAVX2() {
+		list = append(list, makeImpl(kindAVX2))
+	}
+	if hasAVX512() {
+		list = append(list, makeImpl(kindAVX512))
+	}
+	return list
+}
+
+// gemm6x16AVX2 is kernelGeneric(t, 16) with 12 YMM accumulators.
+//
+//go:noescape
+func gemm6x16AVX2(t *tileArgs)
+
+// gemm6x32AVX512 is kernelGeneric(t, 32) with 12 ZMM accumulators.
+//
+//go:noescape
+func gemm6x32AVX512(t *tileArgs)
+
+// geluAVX2 is `for i := range n { dst[i] = gelu1(src[i]) }`; n is a multiple
+// of 8.
+//
+//go:noescape
+func geluAVX2(dst, src *float32, n int)
+
+// dotAVX2 is `for i := range n { s += a[i]*b[i] }` summed in 8 lanes (fused,
+// four accumulators while 32 remain); n is a multiple of 8.
+//
+//go:noescape
+func dotAVX2(a, b *float32, n int) float32
+
+// axpyAVX2 is `for i := range n { y[i] += alpha*x[i] }` with fused
+// multiply-adds; n is a multiple of 8.
+//
+//go:noescape
+func axpyAVX2(alpha float32, x, y *float32, n int)
+
+func (im impl) kernel(t *tileArgs) {
+	switch im.kind {
+	case kindAVX512:
+		gemm6x32AVX512(t)
+	case kindAVX2:
+		gemm6x16AVX2(t)
+	default:
+		kernelGeneric(t, im.nr)
+	}
+}
+
+// The AVX-512 variant reuses the AVX2 vector helpers: on Zen 4 a ZMM
+// instruction costs two YMM ones, and these loops are memory bound.
+
+func (im impl) gelu(dst, src []float32) {
+	src = src[:len(dst)]
+	n := 0
+	if im.kind != kindGeneric {
+		if n = len(dst) &^ 7; n > 0 {
+			geluAVX2(&dst[0], &src[0], n)
+		}
+	}
+	geluGeneric(dst[n:], src[n:])
+}
+
+func (im impl) dot(a, b []float32) float32 {
+	b = b[:len(a)]
+	n := 0
+	var s float32
+	if im.kind != kindGeneric {
+		if n = len(a) &^ 7; n > 0 {
+			s = dotAVX2(&a[0], &b[0], n)
+		}
+	}
+	return s + dotGeneric(a[n:], b[n:])
+}
+
+func (im impl) axpy(alpha float32, x, y []float32) {
+	y = y[:len(x)]
+	n := 0
+	if im.kind != kindGeneric {
+		if n = len(x) &^ 7; n > 0 {
+			axpyAVX2(alpha, &x[0], &y[0], n)
+		}
+	}
+	axpyGeneric(alpha, x[n:], y[n:])
+}

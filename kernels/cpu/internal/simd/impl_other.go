@@ -1,0 +1,18 @@
+//go:build purego || !(amd64 || arm64)
+
+package simd
+
+type implKind uint8
+
+const kindGeneric implKind = 0
+
+// best is the only variant here: the Go twins.
+func best() impl { return impl{name: "generic", kind: kindGeneric, nr: panelW} }
+
+// impls lists every variant this build runs.
+func impls() []impl { return []impl{best()} }
+
+func (im impl) kernel(t *tileArgs)                 { kernelGeneric(t, im.nr) }
+func (im impl) gelu(dst, src []float32)            { geluGeneric(dst, src) }
+func (im impl) dot(a, b []float32) float32         { return dotGeneric(a, b) }
+func (im impl) axpy(alpha float32, x, y []float32) { axpyGeneric(alpha, x, y) }

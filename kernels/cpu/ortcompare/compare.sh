@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# compare.sh: minilm's CPU backend against ONNX Runtime on the same machine,
+# interleaved, on the 512 bench pairs with the full-size MiniLM-L6-shaped model.
+#
+#   bash kernels/cpu/ortcompare/compare.sh [ROUNDS]      (from the repo root)
+#
+# minilm is timed as a whole process (`minilm score --threads 2 --batch-size 64`:
+# start-up, model load, tokenization, I/O included); ONNX Runtime 1.30 (npm
+# onnxruntime-node, CPU) is timed on inference alone, from the golden token ids
+# in batches sorted by length (its best case). Each round runs both, one after
+# the other; the report gives the median pairs/s of each and their ratio, and
+# checks that both engines agree on every logit.
+set -euo pipefail
+rounds=${1:-5}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../.." && pwd)
+model=${MINILM_BENCH_MODEL:-$root/../shared/golden/models/minilm-l6-random}
+pairs=${MINILM_BENCH_PAIRS:-$root/testdata/bench_pairs.jsonl}
+[ -f "$model/model.onnx" ] || { echo "compare.sh: no $model/model.onnx (the shared golden folder must sit beside the repo)" >&2; exit 2; }
+
+if [ ! -d "$here/node_modules/onnxruntime-node" ]; then
+	# --ignore-scripts: the package's install script fetches GPU files from
+	# outside the registry; the CPU library ships inside the package.
+	(cd "$here" && npm install --ignore-scripts --no-package-lock --no-audit --no-fund --silent)
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+(cd "$root" && CGO_ENABLED=0 go build -o "$work/minilm" ./cmd/minilm)
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+n=$(wc -l <"$pairs")
+: >"$work/minilm.txt"
+: >"$work/ort.txt"
+for r in $(seq "$rounds"); do
+	start=$(date +%s.%N)
+	"$work/minilm" score --quiet --threads 2 --batch-size 64 --model "$model" -o "$work/scores.jsonl" "$pairs"
+	end=$(date +%s.%N)
+	m=$(awk -v n="$n" -v a="$start" -v b="$end" 'BEGIN {print n / (b - a)}')
+	node "$here/ort_bench.mjs" "$model/model.onnx" "$pairs" 64 2 >"$work/ort.json"
+	o=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).pairs_per_s)' "$work/ort.json")
+	printf 'round %d: minilm %.1f pairs/s (whole process)   onnxruntime %.1f pairs/s (inference only, sorted batches)\n' "$r" "$m" "$o"
+	echo "$m" >>"$work/minilm.txt"
+	echo "$o" >>"$work/ort.txt"
+done
+mm=$(median <"$work/minilm.txt")
+om=$(median <"$work/ort.txt")
+node -e '
+const fs = require("fs");
+const ort = JSON.parse(fs.readFileSync(process.argv[1])).logits;
+const ours = fs.readFileSync(process.argv[2], "utf8").split("\n").filter(Boolean).map(l => JSON.parse(l).score);
+let worst = 0;
+ours.forEach((s, i) => { worst = Math.max(worst, Math.abs(s - ort[i])); });
+console.log(`agreement: max |minilm - onnxruntime| over ${ours.length} logits = ${worst.toExponential(2)}`);
+' "$work/ort.json" "$work/scores.jsonl"
+printf 'median over %d rounds: minilm %.1f pairs/s, onnxruntime %.1f pairs/s, ratio %.2fx\n' "$rounds" "$mm" "$om" "$(awk -v a="$mm" -v b="$om" 'BEGIN {print a / b}')"

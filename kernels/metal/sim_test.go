@@ -1,0 +1,140 @@
+package metal
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/minilm-dev/minilm/kernels"
+	"github.com/minilm-dev/minilm/kernels/optest"
+)
+
+// newSim returns a simulated backend, skipping the test only when no
+// suitable clang++ is installed.
+func newSim(t testing.TB, order string) *Backend {
+	t.Helper()
+	be, err := NewSimulated(context.Background(), SimConfig{Order: order, Seed: 1})
+	if errors.Is(err, ErrNoCompiler) {
+		t.Skipf("skipping the Metal simulator: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { be.Close() })
+	return be
+}
+
+// TestSimulatedOps runs the whole conformance suite on the shaders under
+// the shuffled thread order.
+func TestSimulatedOps(t *testing.T) {
+	t.Parallel()
+	optest.Run(t, newSim(t, "shuffle"))
+}
+
+// TestSimulatedOrders runs one small case of every kernel under five thread
+// orders. Every reduction in the shaders has a fixed order, so the results
+// must be bit-identical whatever order the threads run in; a race (a missing
+// barrier) shows up as a difference or as NaN from the poisoned threadgroup
+// memory. Correctness against the reference is TestSimulatedOps' job.
+func TestSimulatedOrders(t *testing.T) {
+	t.Parallel()
+	type config struct {
+		order string
+		seed  uint64
+	}
+	configs := []config{{"rr", 0}, {"forward", 0}, {"reverse", 0}, {"shuffle", 1}, {"shuffle", 2}}
+	var first []float32
+	for _, c := range configs {
+		be, err := NewSimulated(context.Background(), SimConfig{Order: c.order, Seed: c.seed})
+		if errors.Is(err, ErrNoCompiler) {
+			t.Skipf("skipping the Metal simulator: %v", err)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := runAllKernels(t, be)
+		be.Close()
+		for i, v := range got {
+			if math.IsNaN(float64(v)) {
+				t.Fatalf("%s/%d: NaN at [%d]", c.order, c.seed, i)
+			}
+		}
+		if first == nil {
+			first = got
+			continue
+		}
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(first[i]) {
+				t.Fatalf("%s/%d: [%d] = %v, rr gave %v", c.order, c.seed, i, got[i], first[i])
+			}
+		}
+	}
+}
+
+// runAllKernels runs a chain of ops touching every kernel at awkward shapes
+// and returns every output concatenated.
+func runAllKernels(t *testing.T, be *Backend) []float32 {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(7, 7))
+	vals := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(2*rng.Float64() - 1)
+		}
+		return v
+	}
+	buf := func(v []float32) kernels.Buf {
+		b, err := be.Alloc(len(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := be.Upload(b, v); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	weight := func(n, k int) kernels.Buf {
+		w, err := be.Weight(vals(n*k), n, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	const nh, hd, h = 2, 24, 48
+	seqs := []int32{0, 1, 34, 70}
+	tt := int(seqs[3])
+	ids, types := make([]int32, tt), make([]int32, tt)
+	for i := range ids {
+		ids[i], types[i] = int32(rng.IntN(50)), int32(rng.IntN(2))
+	}
+	emb, x, qkv, att, proj, ffn, cls, pooled := buf(make([]float32, tt*h)), buf(make([]float32, tt*h)),
+		buf(make([]float32, tt*3*h)), buf(make([]float32, tt*h)), buf(make([]float32, tt*h)),
+		buf(make([]float32, tt*40)), buf(make([]float32, 3*h)), buf(make([]float32, 3*h))
+	gamma, beta := buf(vals(h)), buf(vals(h))
+	ops := []kernels.Op{
+		kernels.Embed{Out: emb, Word: buf(vals(50 * h)), Pos: buf(vals(64 * h)), Type: buf(vals(2 * h)), IDs: ids, TypeIDs: types, Seqs: seqs, H: h},
+		kernels.LayerNorm{Out: x, X: emb, Gamma: gamma, Beta: beta, Rows: tt, Cols: h, Eps: 1e-12},
+		kernels.MatMul{Out: qkv, X: x, W: weight(3*h, h), Bias: buf(vals(3 * h)), M: tt, N: 3 * h, K: h},
+		kernels.Attention{Out: att, QKV: qkv, Seqs: seqs, NH: nh, HD: hd, Scale: 0.2},
+		kernels.MatMul{Out: proj, X: att, W: weight(h, h), M: tt, N: h, K: h},
+		kernels.LayerNorm{Out: x, X: proj, Res: x, Gamma: gamma, Beta: beta, Rows: tt, Cols: h, Eps: 1e-12},
+		kernels.MatMul{Out: ffn, X: x, W: weight(40, h), Bias: buf(vals(40)), M: tt, N: 40, K: h, GELU: true},
+		kernels.GELU{Out: ffn, X: ffn, N: tt * 40},
+		kernels.GatherRows{Out: cls, X: x, Rows: seqs[:3], Cols: h},
+		kernels.Tanh{Out: pooled, X: cls, N: 3 * h},
+	}
+	if err := be.Run(context.Background(), ops...); err != nil {
+		t.Fatal(err)
+	}
+	var all []float32
+	for _, b := range []kernels.Buf{emb, qkv, att, proj, x, ffn, pooled} {
+		v := make([]float32, b.Len())
+		if err := be.Download(v, b); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, v...)
+	}
+	return all
+}
