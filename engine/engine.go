@@ -8,11 +8,13 @@ import (
 	"math"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/minilm-dev/minilm/kernels"
 	"github.com/minilm-dev/minilm/kernels/cpu"
 	"github.com/minilm-dev/minilm/loader"
+	"github.com/minilm-dev/minilm/loader/hub"
 	"github.com/minilm-dev/minilm/tokenizer"
 )
 
@@ -89,7 +91,14 @@ type Model struct {
 // Load opens a model directory or Hugging Face repo id and prepares it for
 // scoring on the chosen backend.
 func Load(ctx context.Context, ref string, opts Options) (*Model, error) {
-	files, err := loader.Open(ctx, ref, loader.Options{CacheDir: opts.CacheDir, Revision: opts.Revision})
+	lopts := loader.Options{CacheDir: opts.CacheDir, Revision: opts.Revision}
+	files, err := loader.Open(ctx, ref, lopts)
+	if errors.Is(err, loader.ErrNotCached) && !opts.Offline {
+		var dir string
+		if dir, err = download(ctx, ref, opts); err == nil {
+			files, err = loader.Open(ctx, dir, lopts)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -99,6 +108,22 @@ func Load(ctx context.Context, ref string, opts Options) (*Model, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// download fetches a repo id missing from the cache (huggingface_hub's
+// layout, so Python tools and minilm share downloads) and returns its
+// snapshot directory. hub refuses when HF_HUB_OFFLINE is set, naming what is
+// missing and the command that fetches it.
+func download(ctx context.Context, ref string, opts Options) (string, error) {
+	repo, rev, _ := strings.Cut(ref, "@")
+	if rev == "" {
+		rev = opts.Revision
+	}
+	cache := opts.CacheDir
+	if cache == "" {
+		cache = loader.HubCacheDir()
+	}
+	return hub.Download(ctx, repo, hub.Options{CacheDir: cache, Revision: rev, Progress: opts.Progress})
 }
 
 func newModel(files *loader.Model, opts Options) (*Model, error) {

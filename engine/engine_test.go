@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/minilm-dev/minilm/loader"
+	"github.com/minilm-dev/minilm/loader/hub/hubtest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -250,4 +252,33 @@ func TestRealModel(t *testing.T) {
 	require.NoError(t, err)
 	require.InDelta(t, 8.607138, got[0], 1e-3)
 	require.InDelta(t, -4.320078, got[1], 1e-3)
+}
+
+// TestDownloadOnFirstUse loads a repo id that is not cached: it is fetched
+// from the hub (a fake one serving the tiny model) into the cache, then
+// found there offline once the hub is gone.
+func TestDownloadOnFirstUse(t *testing.T) {
+	repo, err := hubtest.RepoFromDir("acme/tiny-reranker", "../testdata/models/tiny")
+	require.NoError(t, err)
+	srv := hubtest.NewServer(repo)
+	t.Setenv("HF_ENDPOINT", srv.URL())
+	t.Setenv("HF_HUB_OFFLINE", "")
+	cache := t.TempDir()
+	ctx := context.Background()
+
+	_, err = Load(ctx, "acme/tiny-reranker", Options{CacheDir: cache, Offline: true})
+	require.ErrorIs(t, err, loader.ErrNotCached)
+	require.ErrorContains(t, err, "minilm download acme/tiny-reranker")
+
+	m, err := Load(ctx, "acme/tiny-reranker", Options{CacheDir: cache})
+	require.NoError(t, err)
+	want, err := m.Score(ctx, []Pair{{"berlin", "Berlin is well known for its museums."}})
+	require.NoError(t, err)
+	require.NoError(t, m.Close())
+
+	srv.Close()
+	m = loadModel(t, "acme/tiny-reranker", Options{CacheDir: cache, Offline: true})
+	got, err := m.Score(ctx, []Pair{{"berlin", "Berlin is well known for its museums."}})
+	require.NoError(t, err)
+	require.Equal(t, want, got)
 }

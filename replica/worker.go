@@ -22,13 +22,17 @@ type flusher interface{ Flush() error }
 
 // ServeWorker runs the worker side of the protocol: it sends hello (with
 // Version set to ProtocolVersion), then answers score requests in arrival
-// order and pings at once, even while a batch is being scored. It returns
-// nil when in reaches EOF (the supervisor closed the pipe or died) after
-// answering every request already read, ctx.Err() when ctx ends, and an
-// error wrapping ErrProtocol on a malformed frame.
+// order and pings at once, even while a batch is being scored.
+//
+// It returns nil when in reaches EOF. The supervisor closes the pipe only
+// when it expects nothing more (drained, or dead), so at EOF the batch being
+// scored is canceled and requests not yet answered are dropped: an orphaned
+// worker exits within one engine step instead of finishing work nobody will
+// read. It returns ctx.Err() when ctx ends, and an error wrapping
+// ErrProtocol on a malformed frame.
 func ServeWorker(ctx context.Context, in io.Reader, out io.Writer, hello Hello, s Scorer) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	scoreCtx, eof := context.WithCancel(ctx)
+	defer eof()
 	w := &frameWriter{w: out}
 	hello.Version = ProtocolVersion
 	if err := w.write(AppendHello(nil, hello)); err != nil {
@@ -41,7 +45,11 @@ func ServeWorker(ctx context.Context, in io.Reader, out io.Writer, hello Hello, 
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(requests)
-		readErr <- readRequests(ctx, in, w, requests)
+		err := readRequests(scoreCtx, in, w, requests)
+		if err == nil {
+			eof()
+		}
+		readErr <- err
 	}()
 
 	for {
@@ -50,7 +58,11 @@ func ServeWorker(ctx context.Context, in io.Reader, out io.Writer, hello Hello, 
 			if !ok {
 				return <-readErr
 			}
-			if err := w.write(answer(ctx, s, req)); err != nil {
+			frame := answer(scoreCtx, s, req)
+			if scoreCtx.Err() != nil {
+				continue // past EOF (or ctx's end): nobody reads the answer
+			}
+			if err := w.write(frame); err != nil {
 				return fmt.Errorf("replica: worker: send answer to request %d: %w", req.ID, err)
 			}
 		case <-ctx.Done():

@@ -146,13 +146,27 @@ func TestServeWorker(t *testing.T) {
 		t.Errorf("error frame = %q", msg)
 	}
 
-	// EOF on stdin: answer what was read, then return nil.
-	req, _ = AppendScore(nil, 14, seqs[:1])
-	p.send(req)
 	p.in.Close()
-	p.recv(KindLogits, 14)
 	if err := p.wait(); err != nil {
 		t.Errorf("ServeWorker after EOF = %v, want nil", err)
+	}
+}
+
+// EOF on stdin cancels the batch being scored: the supervisor is gone or
+// wants nothing more, so the worker must not finish work nobody reads.
+func TestServeWorkerEOFCancels(t *testing.T) {
+	p := serveTest(t, t.Context(), fakeScorer{gate: make(chan struct{})}) // never opens
+	p.recv(KindHello, 0)
+	req, _ := AppendScore(nil, 1, testSeqs(2, 3))
+	p.send(req)
+	p.send(AppendControl(nil, KindPing, 2))
+	p.recv(KindPong, 2) // the request was read before the ping
+	p.in.Close()
+	if err := p.wait(); err != nil {
+		t.Errorf("ServeWorker after EOF = %v, want nil", err)
+	}
+	if f, err := ReadFrame(p.out, MaxFrameSize, nil); err != io.EOF {
+		t.Errorf("after EOF the worker wrote %v %d (%v), want nothing", f.Kind, f.ID, err)
 	}
 }
 

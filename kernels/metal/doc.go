@@ -56,12 +56,20 @@
 //	go test -run TestGPUOps -v ./kernels/metal/
 //	go run ./cmd/minilm score --backend metal ...
 //
-// The simulator tests also run there if a clang++ ≥ 15 is on PATH (Apple's
-// clang reports its own version numbers; Homebrew's llvm works). The shaders
-// are compiled from source when New runs, with fast math off; a compile
-// error comes back from New with the Metal compiler's message. Things only a
-// Mac can check are listed in the closing note of issue 10: that Apple's
-// compiler accepts the source, the simdgroup_matrix load/store layout
-// (notably the transposed load), Metal's exp, tanh and division accuracy,
-// and speed.
+// The shaders are compiled from source when New runs, with fast math off; a
+// compile error comes back from New with the Metal compiler's message. The
+// simulator tests also run there if a clang++ ≥ 15 is on PATH (the executor
+// uses ucontext and _setjmp, which macOS still provides but deprecates).
+//
+// What only a Mac can check, because the simulator compiles the shaders as
+// C++ under a shim: that Apple's compiler accepts the source (address
+// spaces are erased in the simulator, so mixing them up goes unnoticed
+// there); the simdgroup_matrix layout, notably the transposed load the GEMM
+// uses for W; the accuracy of Metal's exp, tanh, sqrt and division; real
+// SIMD-group execution and divergence (the simulator only treats lanes that
+// returned as inactive); device-memory ordering between threadgroups and
+// dispatches (the simulator runs them one after another); out-of-bounds
+// reads (only writes past a buffer's end are caught); each pipeline's
+// maxTotalThreadsPerThreadgroup (New checks it against the plan); darwinkit's
+// run-time marshalling, object lifetimes and command-buffer errors; speed.
 package metal

@@ -20,3 +20,17 @@ func TestGPUOps(t *testing.T) {
 	defer be.Close()
 	optest.Run(t, be)
 }
+
+// BenchmarkGPUOps times every conformance case on the GPU (GPU time plus
+// encoding and the wait, as a caller sees it); it skips off a Mac.
+func BenchmarkGPUOps(b *testing.B) {
+	be, err := New()
+	if errors.Is(err, ErrUnavailable) {
+		b.Skipf("skipping the GPU backend: %v", err)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer be.Close()
+	optest.Bench(b, be)
+}

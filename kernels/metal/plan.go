@@ -303,6 +303,9 @@ func (p *planner) gatherRows(op kernels.GatherRows) error {
 	if err != nil {
 		return err
 	}
+	if out == x {
+		return fmt.Errorf("GatherRows: Out aliases X")
+	}
 	rows := x.n / op.Cols
 	for i, r := range op.Rows {
 		if r < 0 || int(r) >= rows {

@@ -35,9 +35,41 @@ func (im impl) kernel(t *tileArgs) {
 	kernelGeneric(t, im.nr)
 }
 
-// The element-wise helpers have no NEON version yet; every arm64 variant uses
-// the Go twins for them.
+// dotNEON is `for i := range n { s += a[i]*b[i] }` summed in 16 lanes
+// (fused); n is a multiple of 16.
+//
+//go:noescape
+func dotNEON(a, b *float32, n int) float32
 
-func (im impl) gelu(dst, src []float32)            { geluGeneric(dst, src) }
-func (im impl) dot(a, b []float32) float32         { return dotGeneric(a, b) }
-func (im impl) axpy(alpha float32, x, y []float32) { axpyGeneric(alpha, x, y) }
+// axpyNEON is `for i := range n { y[i] += alpha*x[i] }` with fused
+// multiply-adds; n is a multiple of 16.
+//
+//go:noescape
+func axpyNEON(alpha float32, x, y *float32, n int)
+
+// GELU has no NEON version yet (it needs a vector table lookup per
+// coefficient); every arm64 variant uses the Go twin.
+func (im impl) gelu(dst, src []float32) { geluGeneric(dst, src) }
+
+func (im impl) dot(a, b []float32) float32 {
+	b = b[:len(a)]
+	n := 0
+	var s float32
+	if im.kind == kindNEON {
+		if n = len(a) &^ 15; n > 0 {
+			s = dotNEON(&a[0], &b[0], n)
+		}
+	}
+	return s + dotGeneric(a[n:], b[n:])
+}
+
+func (im impl) axpy(alpha float32, x, y []float32) {
+	y = y[:len(x)]
+	n := 0
+	if im.kind == kindNEON {
+		if n = len(x) &^ 15; n > 0 {
+			axpyNEON(alpha, &x[0], &y[0], n)
+		}
+	}
+	axpyGeneric(alpha, x[n:], y[n:])
+}

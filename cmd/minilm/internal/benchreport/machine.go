@@ -1,0 +1,11 @@
+package benchreport
+
+import "runtime"
+
+// ThisMachine describes the machine the run is on.
+func ThisMachine() Machine {
+	return Machine{
+		CPUModel: cpuModel(), Cores: runtime.NumCPU(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH,
+		GoVersion: runtime.Version(), LoadAvg: loadAvg(),
+	}
+}
