@@ -7,12 +7,12 @@ import (
 	"io"
 	"math"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 
 	"github.com/minilm-dev/minilm/kernels"
 	"github.com/minilm-dev/minilm/kernels/cpu"
+	"github.com/minilm-dev/minilm/kernels/metal"
 	"github.com/minilm-dev/minilm/loader"
 	"github.com/minilm-dev/minilm/loader/hub"
 	"github.com/minilm-dev/minilm/tokenizer"
@@ -196,15 +196,31 @@ func newBackend(opts Options, threads int) (kernels.Backend, error) {
 		return opts.NewBackend(threads)
 	}
 	switch opts.Backend {
-	case "", "auto", "cpu":
-		be, err := cpu.New(threads)
+	case "", "auto":
+		// The GPU when there is one (Apple Silicon), else the CPU.
+		if be, err := metal.New(); err == nil {
+			return be, nil
+		}
+		return newCPU(threads)
+	case "cpu":
+		return newCPU(threads)
+	case "metal":
+		be, err := metal.New()
 		if err != nil {
-			return nil, fmt.Errorf("engine: cpu backend: %w", err)
+			return nil, fmt.Errorf("engine: metal backend: %w", err)
 		}
 		return be, nil
 	default:
 		return nil, fmt.Errorf("engine: unknown backend %q (want auto, cpu or metal): %w", opts.Backend, kernels.ErrUnsupported)
 	}
+}
+
+func newCPU(threads int) (kernels.Backend, error) {
+	be, err := cpu.New(threads)
+	if err != nil {
+		return nil, fmt.Errorf("engine: cpu backend: %w", err)
+	}
+	return be, nil
 }
 
 // Info describes the loaded model and how it runs.
@@ -327,15 +343,7 @@ func (m *Model) Rank(ctx context.Context, query string, docs []string, topK int)
 	if err != nil {
 		return nil, err
 	}
-	ranked := make([]Ranked, len(docs))
-	for i, s := range scores {
-		ranked[i] = Ranked{Index: i, Score: s}
-	}
-	sort.SliceStable(ranked, func(a, b int) bool { return ranked[a].Score > ranked[b].Score })
-	if topK > 0 && topK < len(ranked) {
-		ranked = ranked[:topK]
-	}
-	return ranked, nil
+	return RankScores(scores, topK), nil
 }
 
 // Close releases the backend and unmaps the model file. Calls after Close

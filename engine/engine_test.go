@@ -8,8 +8,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
+	"github.com/minilm-dev/minilm/kernels"
+	"github.com/minilm-dev/minilm/kernels/metal"
 	"github.com/minilm-dev/minilm/loader"
 	"github.com/minilm-dev/minilm/loader/hub/hubtest"
 	"github.com/stretchr/testify/require"
@@ -281,4 +284,15 @@ func TestDownloadOnFirstUse(t *testing.T) {
 	got, err := m.Score(ctx, []Pair{{"berlin", "Berlin is well known for its museums."}})
 	require.NoError(t, err)
 	require.Equal(t, want, got)
+}
+
+func TestBackendChoice(t *testing.T) {
+	ctx := context.Background()
+	_, err := Load(ctx, "../testdata/models/tiny", Options{Backend: "tpu"})
+	require.ErrorIs(t, err, kernels.ErrUnsupported)
+	if runtime.GOOS != "darwin" {
+		_, err = Load(ctx, "../testdata/models/tiny", Options{Backend: "metal"})
+		require.ErrorIs(t, err, metal.ErrUnavailable)
+		require.Equal(t, "cpu", loadModel(t, "../testdata/models/tiny", Options{Backend: "auto"}).Info().Backend)
+	}
 }

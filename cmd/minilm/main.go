@@ -50,6 +50,7 @@ func commands() []command {
 		infoCommand(),
 		tokenizeCommand(),
 		downloadCommand(),
+		benchCommand(),
 		workerCommand(),
 	}
 }

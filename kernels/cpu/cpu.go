@@ -8,7 +8,10 @@ import (
 	"github.com/minilm-dev/minilm/kernels"
 )
 
-var _ kernels.Backend = (*Backend)(nil)
+var (
+	_ kernels.Backend     = (*Backend)(nil)
+	_ kernels.HostWrapper = (*Backend)(nil)
+)
 
 // Backend runs ops on the CPU with a fixed pool of worker goroutines. It is
 // not safe for concurrent use (see kernels.Backend); Close stops the workers.
@@ -18,10 +21,12 @@ type Backend struct {
 	closed  bool
 }
 
-// buf is a Buf made by Alloc.
+// buf is a Buf made by Alloc, or by Wrap (readOnly: it may be memory-mapped
+// from a read-only file, where a write would fault).
 type buf struct {
-	owner *Backend
-	data  []float32
+	owner    *Backend
+	data     []float32
+	readOnly bool
 }
 
 func (b *buf) Len() int { return len(b.data) }
@@ -52,11 +57,22 @@ func (be *Backend) Alloc(n int) (kernels.Buf, error) {
 	return &buf{owner: be, data: make([]float32, n)}, nil
 }
 
+// Wrap implements kernels.HostWrapper: the Buf reads host in place.
+func (be *Backend) Wrap(host []float32) (kernels.Buf, error) {
+	if be.closed {
+		return nil, errClosed
+	}
+	return &buf{owner: be, data: host, readOnly: true}, nil
+}
+
 // Upload implements kernels.Backend.
 func (be *Backend) Upload(dst kernels.Buf, src []float32) error {
 	d, err := be.data("upload dst", dst)
 	if err != nil {
 		return err
+	}
+	if b, ok := dst.(*buf); ok && b.readOnly {
+		return errors.New("cpu: upload into a buffer made by Wrap (read-only host memory)")
 	}
 	if len(src) > len(d) {
 		return fmt.Errorf("cpu: upload %d floats into a buffer of %d", len(src), len(d))

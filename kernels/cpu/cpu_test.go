@@ -99,3 +99,27 @@ func TestNewClose(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 }
+
+func TestWrap(t *testing.T) {
+	be, err := New(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Close()
+	host := []float32{1, 2, 3}
+	w, err := be.Wrap(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host[1] = 5 // the Buf reads host in place, not a copy
+	got := make([]float32, 3)
+	if err := be.Download(got, w); err != nil {
+		t.Fatal(err)
+	}
+	if got[1] != 5 {
+		t.Fatalf("Wrap copied its input: got %v", got)
+	}
+	if err := be.Upload(w, []float32{0}); err == nil {
+		t.Fatal("Upload into a wrapped buffer succeeded")
+	}
+}

@@ -23,7 +23,8 @@ type SimConfig struct {
 	// Seed drives the "shuffle" order.
 	Seed uint64
 	// CacheDir keeps compiled simulators, keyed by the hash of their
-	// sources; default <os.UserCacheDir>/minilm/mslsim.
+	// sources; default <os.UserCacheDir>/minilm/mslsim (or under
+	// os.TempDir when there is no user cache directory).
 	CacheDir string
 }
 
@@ -50,7 +51,9 @@ func NewSimulated(ctx context.Context, cfg SimConfig) (*Backend, error) {
 	if dir == "" {
 		c, err := os.UserCacheDir()
 		if err != nil {
-			return nil, fmt.Errorf("metal: simulator cache: %w", err)
+			// No $HOME (some CI sandboxes): binaries are content-addressed,
+			// so a shared temporary directory is as good.
+			c = os.TempDir()
 		}
 		dir = filepath.Join(c, "minilm", "mslsim")
 	}

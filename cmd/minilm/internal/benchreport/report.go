@@ -227,8 +227,13 @@ func (r *Results) writeConfig(b *strings.Builder, c Config) {
 	p("\n### Time series\n\n")
 	p("| t (s) | Batches | Throughput (pairs/s) | Memory (MB) | Device util (%%) | CPU (%%) | Tokenization (ms) | Inference (ms) | Queue wait (ms) | Padding (%%) |\n")
 	p("|---|---|---|---|---|---|---|---|---|---|\n")
+	// Enough decimals to tell the intervals apart.
+	prec := 1
+	for iv := r.Settings.IntervalMS / 1000; iv < 1 && prec < 3; iv *= 10 {
+		prec++
+	}
 	for _, x := range c.Samples {
-		p("| %.2f–%.2f | %d | %.1f | %s | %.1f | %s | %s | %s | %s | %s |\n", x.StartMS/1000, x.EndMS/1000, x.Batches, x.Throughput,
+		p("| %.*f–%.*f | %d | %.1f | %s | %.1f | %s | %s | %s | %s | %s |\n", prec, x.StartMS/1000, prec, x.EndMS/1000, x.Batches, x.Throughput,
 			opt(x.MemoryMB, f0), x.UtilPercent, opt(x.CPUPercent, f0), opt(x.TokenizeMS, f1), opt(x.InferenceMS, f1),
 			opt(x.QueueWaitMS, f1), opt(x.PaddingPercent, f1))
 	}

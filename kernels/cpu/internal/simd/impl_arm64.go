@@ -47,9 +47,22 @@ func dotNEON(a, b *float32, n int) float32
 //go:noescape
 func axpyNEON(alpha float32, x, y *float32, n int)
 
-// GELU has no NEON version yet (it needs a vector table lookup per
-// coefficient); every arm64 variant uses the Go twin.
-func (im impl) gelu(dst, src []float32) { geluGeneric(dst, src) }
+// geluNEON is `for i := range n { dst[i] = gelu1(src[i]) }`; n is a
+// multiple of 4.
+//
+//go:noescape
+func geluNEON(dst, src *float32, n int)
+
+func (im impl) gelu(dst, src []float32) {
+	src = src[:len(dst)]
+	n := 0
+	if im.kind == kindNEON {
+		if n = len(dst) &^ 3; n > 0 {
+			geluNEON(&dst[0], &src[0], n)
+		}
+	}
+	geluGeneric(dst[n:], src[n:])
+}
 
 func (im impl) dot(a, b []float32) float32 {
 	b = b[:len(a)]

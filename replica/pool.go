@@ -1,0 +1,192 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/minilm-dev/minilm/engine"
+)
+
+// DefaultPoolBatchSize is how many sequences a Pool sends a worker at once
+// when PoolConfig.BatchSize is 0.
+const DefaultPoolBatchSize = 32
+
+// PoolConfig starts a Pool. Config.Path must name an executable that serves
+// the `minilm worker` command line (the minilm binary; see the package
+// comment). NewPool sets Config.Args and Config.Model, and Config.Backend
+// when the engine options name a backend.
+type PoolConfig struct {
+	Config
+	// BatchSize splits Score and ScoreSequences calls into requests of at
+	// most this many sequences, spread over the workers. Default
+	// DefaultPoolBatchSize.
+	BatchSize int
+}
+
+// Pool scores pairs like an engine.Model, on worker processes: it tokenizes
+// in the caller's process and sends token ids to a Supervisor. It is safe
+// for concurrent use.
+type Pool struct {
+	tok       *engine.Model // tokenizes only; its forward pass is never run
+	sup       *Supervisor
+	batchSize int
+}
+
+// NewPool resolves ref (a model directory or Hugging Face repo id, as
+// engine.Load does, downloading it unless opts.Offline), then starts
+// cfg.Workers workers on it and returns once they are ready.
+//
+// opts.MaxLength and opts.Truncation apply where pairs are tokenized, in
+// this process; opts.Backend and opts.Activation are passed to the workers,
+// and opts.Threads (default: one per CPU) is split evenly between them.
+// Workers use the engine's default MaxTokensPerBatch. opts.NewBackend cannot
+// cross a process boundary and is refused.
+func NewPool(ctx context.Context, ref string, opts engine.Options, cfg PoolConfig) (*Pool, error) {
+	if opts.NewBackend != nil {
+		return nil, errors.New("replica: pool: engine.Options.NewBackend cannot be passed to worker processes")
+	}
+	defaults, err := cfg.Config.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = DefaultPoolBatchSize
+	}
+	// The local model resolves ref once and tokenizes with exactly the
+	// engine's settings; it runs on one CPU thread with the smallest
+	// activation arena, whatever backend the workers use.
+	local := opts
+	local.Backend = "cpu"
+	local.Threads = 1
+	local.MaxTokensPerBatch = 1 // the engine raises it to the longest sequence
+	tok, err := engine.Load(ctx, ref, local)
+	if err != nil {
+		return nil, err
+	}
+	info := tok.Info()
+	id, err := IdentifyModel(info.Dir)
+	if err != nil {
+		tok.Close()
+		return nil, err
+	}
+	threads := opts.Threads
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	backend := opts.Backend
+	switch backend {
+	case "", "auto":
+		backend = "auto"
+	default:
+		cfg.Backend = backend
+	}
+	// The local model resolved ActivationAuto from the config; the workers
+	// get the result, so both sides agree on it.
+	activation := "raw"
+	if info.Activation == engine.ActivationSigmoid {
+		activation = "sigmoid"
+	}
+	cfg.Args = []string{"worker", "--model", info.Dir, "--backend", backend,
+		"--activation", activation, "--threads", strconv.Itoa(max(1, threads/defaults.Workers))}
+	cfg.Model = id
+	sup, err := Start(ctx, cfg.Config)
+	if err != nil {
+		tok.Close()
+		return nil, err
+	}
+	return &Pool{tok: tok, sup: sup, batchSize: cfg.BatchSize}, nil
+}
+
+// Tokenize turns a pair into model input, as engine.Model.Tokenize.
+func (p *Pool) Tokenize(pair engine.Pair) (engine.Sequence, error) {
+	return p.tok.Tokenize(pair)
+}
+
+// Score returns one score per pair, in order, as engine.Model.Score.
+func (p *Pool) Score(ctx context.Context, pairs []engine.Pair) ([]float32, error) {
+	return p.score(ctx, len(pairs), func(start, end int) ([]engine.Sequence, error) {
+		seqs := make([]engine.Sequence, 0, end-start)
+		for i := start; i < end; i++ {
+			s, err := p.tok.Tokenize(pairs[i])
+			if err != nil {
+				return nil, fmt.Errorf("replica: pool: pair %d: %w", i, err)
+			}
+			seqs = append(seqs, s)
+		}
+		return seqs, nil
+	})
+}
+
+// ScoreSequences scores already-tokenized pairs, in order. Calls longer
+// than the batch size are split into requests that run on several workers
+// at once.
+func (p *Pool) ScoreSequences(ctx context.Context, seqs []engine.Sequence) ([]float32, error) {
+	return p.score(ctx, len(seqs), func(start, end int) ([]engine.Sequence, error) {
+		return seqs[start:end], nil
+	})
+}
+
+// Rank scores every document against the query and returns them best first
+// (ties keep input order); topK > 0 keeps only the first topK.
+func (p *Pool) Rank(ctx context.Context, query string, docs []string, topK int) ([]engine.Ranked, error) {
+	pairs := make([]engine.Pair, len(docs))
+	for i, d := range docs {
+		pairs[i] = engine.Pair{Query: query, Passage: d}
+	}
+	scores, err := p.Score(ctx, pairs)
+	if err != nil {
+		return nil, err
+	}
+	return engine.RankScores(scores, topK), nil
+}
+
+// score splits n sequences into batches, gets each from batch (tokenizing
+// it, timed), and scores them concurrently; the supervisor's admission
+// bounds how many are in flight. The first failure cancels the rest.
+func (p *Pool) score(ctx context.Context, n int, batch func(start, end int) ([]engine.Sequence, error)) ([]float32, error) {
+	out := make([]float32, n)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	for start := 0; start < n && ctx.Err() == nil; start += p.batchSize {
+		end := min(n, start+p.batchSize)
+		began := time.Now()
+		seqs, err := batch(start, end)
+		if err != nil {
+			cancel(err)
+			break
+		}
+		tokenize := time.Since(began)
+		wg.Go(func() {
+			scores, err := p.sup.ScoreTimed(ctx, seqs, tokenize)
+			if err != nil {
+				cancel(fmt.Errorf("replica: pool: sequences %d to %d: %w", start, end-1, err))
+				return
+			}
+			copy(out[start:end], scores)
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Metrics returns the supervisor's measurements.
+func (p *Pool) Metrics() Metrics { return p.sup.Metrics() }
+
+// Close drains the requests in flight, stops the workers (see
+// Supervisor.Close) and releases the local tokenizer model.
+func (p *Pool) Close(ctx context.Context) error {
+	err := p.sup.Close(ctx)
+	if cerr := p.tok.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
