@@ -23,6 +23,27 @@
 //	...
 //	err = sup.Close(ctx) // drain, then stop the workers
 //
+// Pool (pool.go) is the scorer Go callers use, with engine.Model's methods
+// (Tokenize, Score, ScoreSequences, Rank) plus Metrics and Close. It loads
+// the model in the caller's process only to tokenize (CPU, one thread),
+// splits calls into batches spread over the workers, and starts the workers
+// itself:
+//
+//	pool, err := replica.NewPool(ctx, "cross-encoder/ms-marco-MiniLM-L-6-v2",
+//		engine.Options{Threads: 8}, // split: 4 threads per worker
+//		replica.PoolConfig{Config: replica.Config{Path: minilmBinary, Workers: 2}})
+//	...
+//	ranked, err := pool.Rank(ctx, query, docs, 10)
+//	...
+//	err = pool.Close(ctx)
+//
+// The workers run `PATH worker --model DIR --backend B --activation A
+// --threads N`, the hidden command of the minilm binary: `minilm score
+// --replicas N` passes its own executable; a Go program passes the path of
+// an installed minilm (go install github.com/minilm-dev/minilm/cmd/minilm)
+// built from the same module version, since the protocol version and the
+// model hash must match or the workers are refused.
+//
 // Failure handling: a worker's death is seen at once (EOF on its stdout);
 // its batches are retried on another worker, each answered exactly once; it
 // is restarted with exponential backoff; a worker failing before the pool

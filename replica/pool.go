@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/minilm-dev/minilm/engine"
+	"github.com/minilm-dev/minilm/kernels"
 )
 
 // DefaultPoolBatchSize is how many sequences a Pool sends a worker at once
@@ -58,10 +59,9 @@ func NewPool(ctx context.Context, ref string, opts engine.Options, cfg PoolConfi
 		cfg.BatchSize = DefaultPoolBatchSize
 	}
 	// The local model resolves ref once and tokenizes with exactly the
-	// engine's settings; it runs on one CPU thread with the smallest
-	// activation arena, whatever backend the workers use.
+	// engine's settings; its backend holds no weights and computes nothing.
 	local := opts
-	local.Backend = "cpu"
+	local.NewBackend = func(int) (kernels.Backend, error) { return tokenizeOnly{}, nil }
 	local.Threads = 1
 	local.MaxTokensPerBatch = 1 // the engine raises it to the longest sequence
 	tok, err := engine.Load(ctx, ref, local)
@@ -177,6 +177,17 @@ func (p *Pool) score(ctx context.Context, n int, batch func(start, end int) ([]e
 	}
 	return out, nil
 }
+
+// Tokenizer returns the model the pool tokenizes with, loaded in this
+// process without weights: its Info describes the model the workers serve
+// (their backend and threads are in Metrics().Workers; Info.Backend is
+// "none"), and scoring on it fails with kernels.ErrUnsupported. The pool
+// closes it.
+func (p *Pool) Tokenizer() *engine.Model { return p.tok }
+
+// Supervisor returns the supervisor behind the pool, for callers that send
+// batches whole (ScoreTimed) and read per-batch metrics. The pool closes it.
+func (p *Pool) Supervisor() *Supervisor { return p.sup }
 
 // Metrics returns the supervisor's measurements.
 func (p *Pool) Metrics() Metrics { return p.sup.Metrics() }

@@ -126,6 +126,13 @@ func TestPool(t *testing.T) {
 		}
 	}
 
+	if _, err := p.Tokenizer().ScoreSequences(ctx, seqs[:1]); !errors.Is(err, kernels.ErrUnsupported) {
+		t.Errorf("scoring on the pool's tokenizer model = %v, want kernels.ErrUnsupported", err)
+	}
+	if info := p.Tokenizer().Info(); info.Dir != m.Info().Dir || info.MaxLength != poolOpts.MaxLength {
+		t.Errorf("Tokenizer().Info() = %+v, want the model in %s with max length %d", info, m.Info().Dir, poolOpts.MaxLength)
+	}
+
 	// 100 pairs in batches of 8, twice, then 20 documents.
 	mt := p.Metrics()
 	if mt.Batches != 13+13+3 || mt.Sequences != 220 || mt.Failed != 0 {

@@ -159,36 +159,37 @@ func runBench(ctx context.Context, std stdio, args []string) int {
 		return exitWith(ctx, std, fmt.Errorf("bench: %w", err))
 	}
 
-	// In process, the backend is wrapped to time each forward pass and count
-	// the token positions it computes. The engine builds cpu for auto on
-	// every platform today; on darwin auto is left to the engine, which may
-	// pick Metal, so the wrapper never forces the CPU where a GPU was meant.
-	metered := f.replicas <= 1 && (f.backend == "cpu" || (f.backend == "auto" && runtime.GOOS != "darwin"))
-	if metered {
-		opts.NewBackend = newMeteredCPU
-	}
-	sc, closeModel, err := loadScorer(ctx, &scoreFlags{modelFlags: f.modelFlags, replicas: f.replicas}, opts, std.err)
-	if err != nil {
-		return exitWith(ctx, std, err)
-	}
-	defer closeModel()
-
 	res := &benchreport.Results{Tool: "minilm bench", Started: time.Now(), Machine: benchreport.ThisMachine()}
 	var tgt benchTarget
-	switch s := sc.(type) {
-	case *engine.Model:
-		info := s.Info()
+	if f.replicas <= 1 {
+		// The backend is wrapped to time each forward pass and count the
+		// token positions it computes. The engine builds cpu for auto on
+		// every platform today; on darwin auto is left to the engine, which
+		// may pick Metal, so the wrapper never forces the CPU where a GPU
+		// was meant.
+		metered := f.backend == "cpu" || (f.backend == "auto" && runtime.GOOS != "darwin")
+		if metered {
+			opts.NewBackend = newMeteredCPU
+		}
+		m, err := engine.Load(ctx, f.model, opts)
+		if err != nil {
+			return exitWith(ctx, std, err)
+		}
+		defer m.Close()
+		info := m.Info()
 		res.Settings = benchSettings(f, info, info.Backend, info.Threads)
-		tgt = &inProcess{m: s, metered: metered}
 		res.Settings.Definitions = definitions(inProcessDefs(metered))
-	case replicated:
-		info := s.Model.Info()
-		w := s.sup.Metrics().Workers[0]
-		res.Settings = benchSettings(f, info, w.Backend, w.Threads)
-		tgt = &onReplicas{tok: s.Model, sup: s.sup, keys: map[time.Duration]bool{}}
+		tgt = &inProcess{m: m, metered: metered}
+	} else {
+		t, err := startReplicas(ctx, f, opts, std.err)
+		if err != nil {
+			return exitWith(ctx, std, err)
+		}
+		defer t.close(ctx)
+		w := t.sup.Metrics().Workers[0]
+		res.Settings = benchSettings(f, t.tok.Info(), w.Backend, w.Threads)
 		res.Settings.Definitions = definitions(replicaDefs)
-	default:
-		return exitWith(ctx, std, fmt.Errorf("bench: unexpected scorer %T", sc))
+		tgt = t
 	}
 	res.Settings.PairsSource, res.Settings.PairsInSet = source, len(pairs)
 	res.Settings.Warmup = f.warmup
@@ -361,6 +362,62 @@ type onReplicas struct {
 
 	mu   sync.Mutex
 	keys map[time.Duration]bool
+}
+
+// startReplicas starts --replicas workers the way replica.NewPool does
+// (same worker command line, --threads split between them). The bench
+// drives the Supervisor itself rather than a Pool: it submits each batch
+// with ScoreTimed and finds the batch's BatchStats by its tokenization time.
+func startReplicas(ctx context.Context, f *benchFlags, opts engine.Options, stderr io.Writer) (*onReplicas, error) {
+	local := opts
+	local.Backend = "cpu"
+	local.Threads = 1
+	local.MaxTokensPerBatch = 1 // tokenizes only; the engine raises it to the longest sequence
+	tok, err := engine.Load(ctx, f.model, local)
+	if err != nil {
+		return nil, err
+	}
+	info := tok.Info()
+	id, err := replica.IdentifyModel(info.Dir)
+	if err == nil {
+		var exe string
+		if exe, err = os.Executable(); err != nil {
+			err = fmt.Errorf("bench: find the minilm executable for the workers: %w", err)
+		} else {
+			threads := opts.Threads
+			if threads <= 0 {
+				threads = runtime.NumCPU()
+			}
+			activation := "raw"
+			if info.Activation == engine.ActivationSigmoid {
+				activation = "sigmoid"
+			}
+			cfg := replica.Config{
+				Path: exe,
+				Args: []string{"worker", "--model", info.Dir, "--backend", f.backend, "--activation", activation,
+					"--threads", strconv.Itoa(max(1, threads/f.replicas))},
+				Workers: f.replicas,
+				Model:   id,
+				Stderr:  stderr,
+			}
+			if f.backend != "auto" {
+				cfg.Backend = f.backend
+			}
+			var sup *replica.Supervisor
+			if sup, err = replica.Start(ctx, cfg); err == nil {
+				return &onReplicas{tok: tok, sup: sup, keys: map[time.Duration]bool{}}, nil
+			}
+		}
+	}
+	tok.Close()
+	return nil, err
+}
+
+func (t *onReplicas) close(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeGrace)
+	defer cancel()
+	t.sup.Close(cctx)
+	t.tok.Close()
 }
 
 func (t *onReplicas) Tokenize(p engine.Pair) (engine.Sequence, error) { return t.tok.Tokenize(p) }

@@ -26,26 +26,14 @@ func infoCommand() command {
 }
 
 func runInfo(ctx context.Context, std stdio, args []string) int {
-	var f modelFlags
 	spec := newFlagSpec("info", "minilm info [flags]", infoAbout)
-	f.register(spec.fs)
-	rest, status, done := spec.parse(std, args)
-	if done {
+	m, status := loadModel(ctx, std, spec, args, func(opts *engine.Options) {
+		if std.errIsTerminal {
+			opts.Progress = std.err
+		}
+	})
+	if m == nil {
 		return status
-	}
-	opts, err := f.options(nil)
-	if err == nil && len(rest) > 0 {
-		err = usagef("info takes no arguments, got %q", rest)
-	}
-	if err != nil {
-		return exitWith(ctx, std, err)
-	}
-	if std.errIsTerminal {
-		opts.Progress = std.err
-	}
-	m, err := engine.Load(ctx, f.model, opts)
-	if err != nil {
-		return exitWith(ctx, std, err)
 	}
 	defer m.Close()
 	fmt.Fprint(std.out, describe(m.Info()))

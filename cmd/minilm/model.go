@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"io"
 
@@ -75,4 +76,31 @@ func (m *modelFlags) options(progress io.Writer) (engine.Options, error) {
 		return opts, usagef("--model is empty")
 	}
 	return opts, nil
+}
+
+// loadModel starts a command whose only flags are the model flags and which
+// takes no arguments (info, worker): it parses args with spec, lets adjust
+// amend the engine options, and loads the model. A nil Model means the
+// command is over with the exit status returned: help was shown, or an error
+// reported.
+func loadModel(ctx context.Context, std stdio, spec *flagSpec, args []string, adjust func(*engine.Options)) (*engine.Model, int) {
+	var f modelFlags
+	f.register(spec.fs)
+	rest, status, done := spec.parse(std, args)
+	if done {
+		return nil, status
+	}
+	opts, err := f.options(nil)
+	if err == nil && len(rest) > 0 {
+		err = usagef("%s takes no arguments, got %q", spec.fs.Name(), rest)
+	}
+	if err != nil {
+		return nil, exitWith(ctx, std, err)
+	}
+	adjust(&opts)
+	m, err := engine.Load(ctx, f.model, opts)
+	if err != nil {
+		return nil, exitWith(ctx, std, err)
+	}
+	return m, exitOK
 }

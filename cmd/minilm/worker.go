@@ -26,26 +26,14 @@ func workerCommand() command {
 }
 
 func runWorker(ctx context.Context, std stdio, args []string) int {
-	var f modelFlags
 	spec := newFlagSpec("worker", "minilm worker [flags]", workerAbout)
-	f.register(spec.fs)
-	rest, status, done := spec.parse(std, args)
-	if done {
+	m, status := loadModel(ctx, std, spec, args, func(opts *engine.Options) {
+		// The supervisor resolved (and if need be downloaded) the model
+		// before starting its workers; a worker only reads it.
+		opts.Offline = true
+	})
+	if m == nil {
 		return status
-	}
-	opts, err := f.options(nil)
-	if err == nil && len(rest) > 0 {
-		err = usagef("worker takes no arguments, got %q", rest)
-	}
-	if err != nil {
-		return exitWith(ctx, std, err)
-	}
-	// The supervisor resolved (and if need be downloaded) the model before
-	// starting its workers; a worker only reads it.
-	opts.Offline = true
-	m, err := engine.Load(ctx, f.model, opts)
-	if err != nil {
-		return exitWith(ctx, std, err)
 	}
 	defer m.Close()
 	info := m.Info()

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/minilm-dev/minilm/kernels"
+	"github.com/minilm-dev/minilm/kernels/cpu/internal/simd"
 )
 
 // Attention layout. QKV is (T, 3·NH·HD): Q in columns [0,H), K in [H,2H), V in
@@ -15,11 +16,21 @@ import (
 //	  p = softmax(s)                          (max-subtracted)
 //	  Out[i,h·HD+d] = Σ_j p[j]·V[j,h,d]
 //
-// A task is one (sequence, head, block of qb queries). It copies the
-// sequence's K and V rows of that head into contiguous (L,HD) scratch, then
-// runs attentionRow per query: one row of L scores, two passes (max, then
-// exp and sum), so no more than one score row per worker ever exists.
-const qb = 32 // queries per attention task
+// A task is one (sequence, head). It packs the head's K (L,HD) and Vᵀ (HD,L)
+// as GEMM weights, then for each block of qb queries computes the (qb,L)
+// scores with one GEMM against K, the softmax in place, and the outputs with
+// one GEMM against Vᵀ written straight into Out: no more than one block of
+// scores per worker ever exists. Every value depends only on its own
+// sequence, and the GEMMs' sums do not depend on the block (see package
+// simd), so a sequence gets the same bits alone or in any batch.
+const qb = 64 // queries per block of scores
+
+// attnScratch is one worker's attention storage, reused across calls.
+type attnScratch struct {
+	k, vt simd.PackedW
+	s     []float32 // (qb,L) scores, then probabilities
+	sums  [qb]float32
+}
 
 func (be *Backend) attention(op kernels.Attention) error {
 	nh, hd := op.NH, op.HD
@@ -45,108 +56,71 @@ func (be *Backend) attention(op kernels.Attention) error {
 	if err != nil {
 		return err
 	}
-	// firstBlock[b] is the index of sequence b's first query block.
 	seqs := op.Seqs
 	nb := len(seqs) - 1
-	firstBlock := make([]int, nb+1)
 	maxL := 0
 	for b := range nb {
-		l := int(seqs[b+1] - seqs[b])
-		firstBlock[b+1] = firstBlock[b] + chunks(l, qb)
-		maxL = max(maxL, l)
+		maxL = max(maxL, int(seqs[b+1]-seqs[b]))
 	}
-	blocks := firstBlock[nb]
-	scratch := be.scratchFor(2*maxL*hd + maxL + hd)
-	be.pool.parallel(blocks*nh, func(worker, task int) {
-		head, blk := task/blocks, task%blocks
-		b := searchBlock(firstBlock, blk)
+	for w := range be.attn {
+		if a := &be.attn[w]; len(a.s) < qb*maxL {
+			a.s = make([]float32, qb*maxL)
+		}
+	}
+	be.pool.parallel(nb*nh, func(worker, task int) {
+		b, head := task/nh, task%nh
 		lo, hi := int(seqs[b]), int(seqs[b+1])
-		l := hi - lo
-		s := scratch[worker]
-		kp, vp, sc, o := s[:l*hd], s[l*hd:2*l*hd], s[2*l*hd:2*l*hd+l], s[2*l*hd+l:2*l*hd+l+hd]
-		for j := range l {
-			row := qkv[(lo+j)*3*h:]
-			copy(kp[j*hd:(j+1)*hd], row[h+head*hd:h+head*hd+hd])
-			copy(vp[j*hd:(j+1)*hd], row[2*h+head*hd:2*h+head*hd+hd])
+		if lo == hi {
+			return
 		}
-		q0 := lo + (blk-firstBlock[b])*qb
-		for i := q0; i < min(hi, q0+qb); i++ {
-			q := qkv[i*3*h+head*hd : i*3*h+head*hd+hd]
-			attentionRow(out[i*h+head*hd:i*h+head*hd+hd], q, kp, vp, sc, o, op.Scale)
-		}
+		be.attentionHead(&be.attn[worker], out[lo*h+head*hd:], qkv[lo*3*h+head*hd:], hi-lo, h, hd, op.Scale)
 	})
 	return nil
 }
 
-// searchBlock returns the sequence b with firstBlock[b] ≤ blk < firstBlock[b+1].
-func searchBlock(firstBlock []int, blk int) int {
-	lo, hi := 0, len(firstBlock)-1
-	for lo < hi { // invariant: the answer is in [lo, hi)
-		mid := (lo + hi) / 2
-		if firstBlock[mid+1] <= blk {
-			lo = mid + 1
-		} else {
-			hi = mid
+// attentionHead computes one head of one sequence of L tokens: qkv starts at
+// the head's Q columns of the sequence's first row (row stride 3H, K at +H,
+// V at +2H) and out at its output columns (row stride H).
+func (be *Backend) attentionHead(a *attnScratch, out, qkv []float32, l, h, hd int, scale float32) {
+	a.k.Pack(qkv[h:], 3*h, l, hd)
+	a.vt.PackT(qkv[2*h:], 3*h, hd, l)
+	for q0 := 0; q0 < l; q0 += qb {
+		nq := min(qb, l-q0)
+		s := a.s[:nq*l]
+		be.simd.Gemm(s, l, qkv[q0*3*h:], 3*h, nq, &a.k, nil, false, nil)
+		for i := range nq {
+			a.sums[i] = be.softmaxRow(s[i*l:(i+1)*l], scale)
+		}
+		o := out[q0*h:]
+		be.simd.Gemm(o, h, s, l, nq, &a.vt, nil, false, nil)
+		for i := range nq {
+			row := o[i*h : i*h+hd]
+			inv := 1 / a.sums[i]
+			for d, v := range row {
+				row[d] = v * inv
+			}
 		}
 	}
-	return lo
 }
 
-// attentionRow: q and out are (HD); kp and vp are (L,HD); s is (L) and o is
-// (HD) scratch.
-//
-//	s[j] = scale·q·kp[j]; p = softmax(s); out = Σ_j p[j]·vp[j]
-//
-// Four keys are scored at a time for independent accumulator chains; each
-// score is still a float32 sum over d in order.
-func attentionRow(out, q, kp, vp, s, o []float32, scale float32) {
-	hd, l := len(q), len(s)
-	kp, vp = kp[:l*hd], vp[:l*hd]
-	smax := float32(math.Inf(-1))
-	j := 0
-	for ; j+4 <= l; j += 4 {
-		k0, k1, k2, k3 := kp[j*hd:(j+1)*hd], kp[(j+1)*hd:(j+2)*hd], kp[(j+2)*hd:(j+3)*hd], kp[(j+3)*hd:(j+4)*hd]
-		k0, k1, k2, k3 = k0[:len(q)], k1[:len(q)], k2[:len(q)], k3[:len(q)]
-		var d0, d1, d2, d3 float32
-		for d, qv := range q {
-			d0 += qv * k0[d]
-			d1 += qv * k1[d]
-			d2 += qv * k2[d]
-			d3 += qv * k3[d]
+// softmaxRow: s is (L) dot products. It replaces s[j] by
+// exp(scale·s[j] - m), m the largest scale·s[j], and returns the sum of those,
+// by which the caller divides.
+func (be *Backend) softmaxRow(s []float32, scale float32) float32 {
+	lo, hi := s[0], s[0]
+	for _, v := range s[1:] {
+		if v > hi {
+			hi = v
 		}
-		s[j], s[j+1], s[j+2], s[j+3] = scale*d0, scale*d1, scale*d2, scale*d3
-		smax = max(smax, s[j], s[j+1], s[j+2], s[j+3])
-	}
-	for ; j < l; j++ {
-		kr := kp[j*hd : (j+1)*hd]
-		kr = kr[:len(q)]
-		var d0 float32
-		for d, qv := range q {
-			d0 += qv * kr[d]
-		}
-		s[j] = scale * d0
-		smax = max(smax, s[j])
-	}
-	var sum float32
-	for j, v := range s {
-		e := float32(math.Exp(float64(v - smax)))
-		s[j] = e
-		sum += e
-	}
-	o = o[:hd]
-	clear(o)
-	for j, p := range s {
-		vr := vp[j*hd : (j+1)*hd]
-		vr = vr[:len(o)]
-		for d, v := range vr {
-			o[d] += p * v
+		if v < lo {
+			lo = v
 		}
 	}
-	inv := 1 / sum
-	out = out[:len(o)]
-	for d, v := range o {
-		out[d] = v * inv
+	m := scale * hi
+	if scale < 0 {
+		m = scale * lo
 	}
+	return be.simd.ExpSum(s, scale, m)
 }
 
 // attentionSlow is the twin of the attention kernel for one (sequence, head):

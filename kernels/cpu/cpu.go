@@ -6,6 +6,7 @@ import (
 	"runtime"
 
 	"github.com/minilm-dev/minilm/kernels"
+	"github.com/minilm-dev/minilm/kernels/cpu/internal/simd"
 )
 
 var (
@@ -16,9 +17,10 @@ var (
 // Backend runs ops on the CPU with a fixed pool of worker goroutines. It is
 // not safe for concurrent use (see kernels.Backend); Close stops the workers.
 type Backend struct {
-	pool    *pool
-	scratch [][]float32 // per worker, grown by the calling goroutine only
-	closed  bool
+	pool   *pool
+	simd   simd.Variant
+	attn   []attnScratch // per worker, grown by the calling goroutine only
+	closed bool
 }
 
 // buf is a Buf made by Alloc, or by Wrap (readOnly: it may be memory-mapped
@@ -34,10 +36,16 @@ func (b *buf) Len() int { return len(b.data) }
 // New returns a CPU backend running on threads goroutines (the caller's
 // included); threads ≤ 0 means runtime.NumCPU().
 func New(threads int) (*Backend, error) {
+	return newVariant(threads, simd.Best()), nil
+}
+
+// newVariant is New with the vector kernels pinned to v (tests run every
+// variant the CPU has).
+func newVariant(threads int, v simd.Variant) *Backend {
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
-	return &Backend{pool: newPool(threads), scratch: make([][]float32, threads)}, nil
+	return &Backend{pool: newPool(threads), simd: v, attn: make([]attnScratch, threads)}
 }
 
 // Threads reports how many goroutines run each op.
@@ -84,10 +92,10 @@ func (be *Backend) Upload(dst kernels.Buf, src []float32) error {
 // Download implements kernels.Backend.
 func (be *Backend) Download(dst []float32, src kernels.Buf) error {
 	if w, ok := src.(*weight); ok && w.owner == be && !be.closed {
-		if len(dst) > w.n*w.k {
-			return fmt.Errorf("cpu: download %d floats from a weight of %d", len(dst), w.n*w.k)
+		if len(dst) > w.Len() {
+			return fmt.Errorf("cpu: download %d floats from a weight of %d", len(dst), w.Len())
 		}
-		w.unpack(dst)
+		w.w.Unpack(dst)
 		return nil
 	}
 	s, err := be.data("download src", src)
@@ -130,15 +138,4 @@ func (be *Backend) data(what string, b kernels.Buf) ([]float32, error) {
 		return nil, fmt.Errorf("cpu: %s: nil buffer", what)
 	}
 	return nil, fmt.Errorf("cpu: %s: buffer %T not made by this backend", what, b)
-}
-
-// scratchFor makes every worker's scratch at least n floats and returns it.
-// Only the goroutine calling Run may call it, before fanning out.
-func (be *Backend) scratchFor(n int) [][]float32 {
-	for w, s := range be.scratch {
-		if len(s) < n {
-			be.scratch[w] = make([]float32, n)
-		}
-	}
-	return be.scratch
 }

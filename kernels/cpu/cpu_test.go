@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/minilm-dev/minilm/kernels"
+	"github.com/minilm-dev/minilm/kernels/cpu/internal/simd"
 	"github.com/minilm-dev/minilm/kernels/optest"
 )
 
@@ -21,13 +22,18 @@ func newBackend(tb testing.TB, threads int) *Backend {
 	return be
 }
 
-// TestOps runs the conformance suite with thread counts that split work
-// evenly, unevenly, and not at all.
+// TestOps runs the conformance suite on every vector-kernel variant this CPU
+// has (simd's Go twins included) with thread counts that split work evenly,
+// unevenly, and not at all.
 func TestOps(t *testing.T) {
-	for _, threads := range []int{1, 2, 3} {
-		t.Run(fmt.Sprintf("threads=%d", threads), func(t *testing.T) {
-			optest.Run(t, newBackend(t, threads))
-		})
+	for _, v := range simd.Variants() {
+		for _, threads := range []int{1, 2, 3} {
+			t.Run(fmt.Sprintf("%s/threads=%d", v.Name(), threads), func(t *testing.T) {
+				be := newVariant(threads, v)
+				t.Cleanup(func() { be.Close() })
+				optest.Run(t, be)
+			})
+		}
 	}
 }
 

@@ -8,11 +8,12 @@ import (
 	"testing"
 
 	"github.com/minilm-dev/minilm/kernels"
+	"github.com/minilm-dev/minilm/kernels/cpu/internal/simd"
 )
 
-// straddle are sizes on both sides of the register tile (4) and of common
-// SIMD widths (8, 16) and task blocks (32).
-var straddle = []int{1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 129}
+// straddle are sizes on both sides of the GEMM register tile (6 rows, 16
+// columns), of SIMD widths (8, 16, 32) and of the 64-query block.
+var straddle = []int{1, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 129}
 
 func randSlice(r *rand.Rand, n int, scale float64) []float32 {
 	v := make([]float32, n)
@@ -22,121 +23,16 @@ func randSlice(r *rand.Rand, n int, scale float64) []float32 {
 	return v
 }
 
-// ulps returns how many float32 steps apart a and b are.
-func ulps(a, b float32) int64 {
-	ia, ib := int64(math.Float32bits(a)), int64(math.Float32bits(b))
-	if ia < 0x80000000 != (ib < 0x80000000) { // opposite signs: count through zero
-		return (ia & 0x7fffffff) + (ib & 0x7fffffff)
-	}
-	d := ia - ib
-	if d < 0 {
-		d = -d
-	}
-	return d
-}
-
-// TestErf32 checks erf32 against math.Erf rounded to float32 on a grid of
-// 2^22 points over [-5,5] plus 64 points per binade down to 2^-126: at most 1
-// ulp apart (the fits are good to ~2e-9, so only results near a rounding
-// boundary may round the other way).
-func TestErf32(t *testing.T) {
-	var worst int64
-	var worstX float32
-	var maxAbs float64
-	check := func(x float32) {
-		want := float32(math.Erf(float64(x)))
-		got := erf32(x)
-		if u := ulps(got, want); u > worst {
-			worst, worstX = u, x
-		}
-		maxAbs = max(maxAbs, math.Abs(erf64(float64(x))-math.Erf(float64(x))))
-	}
-	const n = 1 << 22
-	for i := range n + 1 {
-		check(float32(-5 + 10*float64(i)/n))
-	}
-	for e := -126; e < 0; e++ {
-		for f := range 64 {
-			x := float32(math.Ldexp(1+float64(f)/64, e))
-			check(x)
-			check(-x)
-		}
-	}
-	t.Logf("erf32: max %d ulp (at x=%v); erf64 max abs error %.3g", worst, worstX, maxAbs)
-	if worst > 1 {
-		t.Errorf("erf32 is %d ulps from math.Erf at x=%v, want ≤ 1", worst, worstX)
-	}
-	for _, x := range []float32{0, float32(math.Inf(1)), float32(math.Inf(-1)), 4, -4} {
-		if got, want := erf32(x), float32(math.Erf(float64(x))); got != want {
-			t.Errorf("erf32(%v) = %v, want %v", x, got, want)
-		}
-	}
-	if !math.IsNaN(float64(erf32(float32(math.NaN())))) {
-		t.Error("erf32(NaN) is not NaN")
-	}
-}
-
-// TestErfc64 checks the tail used by gelu against math.Erfc over [1,11):
-// relative error under 1e-8.
-func TestErfc64(t *testing.T) {
-	var worst float64
-	for i := range 1<<18 + 1 {
-		a := 1 + 10*float64(i)/(1<<18+1)
-		want := math.Erfc(a)
-		worst = max(worst, math.Abs(erfc64(a)-want)/want)
-	}
-	t.Logf("erfc64: max relative error %.3g", worst)
-	if worst > 1e-8 {
-		t.Errorf("erfc64 relative error %.3g, want ≤ 1e-8", worst)
-	}
-}
-
-// TestGELUTwin checks gelu against geluSlow (math.Erfc) over [-16,10], down
-// to where the result underflows: within 1 ulp (denormal ulps included).
-func TestGELUTwin(t *testing.T) {
-	const n = 1 << 20
-	x := make([]float32, n+1)
-	for i := range x {
-		x[i] = float32(-16 + 26*float64(i)/n)
-	}
-	got := make([]float32, len(x))
-	geluSlice(got, x)
-	var worst int64
-	for i, v := range x {
-		want := geluSlow(v)
-		if u := ulps(got[i], want); u > worst {
-			worst = u
-			if u > 1 {
-				t.Errorf("gelu(%v) = %v, geluSlow = %v: %d ulps", v, got[i], want, u)
-			}
-		}
-	}
-	t.Logf("gelu vs geluSlow: max %d ulp", worst)
-}
-
-// TestMatMulKernelTwin checks the register-tiled kernel against its loop twin
-// bit for bit: both are float32 sums in k order.
-func TestMatMulKernelTwin(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	for _, k := range straddle {
-		xp, wp := randSlice(r, k*mr, 1), randSlice(r, k*nr, 1)
-		var got, want [mr * nr]float32
-		matMulKernel(&got, xp, wp)
-		matMulKernelGeneric(&want, xp, wp)
-		if got != want {
-			t.Errorf("K=%d: kernel %v, generic %v", k, got, want)
-		}
-	}
-}
-
-// TestMatMulTwin checks the whole tiled, packed, threaded MatMul against
-// matMulSlow bit for bit at sizes straddling the tiles (mr, nr, mc, nc).
+// TestMatMulTwin checks the threaded MatMul on the fastest vector kernels
+// against the same op on simd's Go twins on one thread, bit for bit, at sizes
+// straddling the microkernel tiles (6 rows, 16 and 32 columns), the K block
+// (256) and the task split.
 func TestMatMulTwin(t *testing.T) {
-	be := newBackend(t, 3)
+	fast, slow := newBackend(t, 3), slowBackend(t)
 	r := rand.New(rand.NewPCG(3, 4))
-	ms := []int{1, 3, 4, 5, 7, 8, 9, 17, 63, 64, 65, 130}
-	ns := []int{1, 3, 4, 5, 9, 15, 16, 17, 33, 127, 128, 129, 257}
-	ks := []int{1, 3, 4, 5, 8, 17, 31, 33}
+	ms := []int{1, 5, 6, 7, 12, 13, 65, 130}
+	ns := []int{1, 15, 16, 17, 31, 32, 33, 129, 257}
+	ks := []int{1, 3, 8, 17, 255, 256, 257, 600}
 	for i, m := range ms {
 		for j, n := range ns {
 			k := ks[(i+j)%len(ks)]
@@ -147,16 +43,22 @@ func TestMatMulTwin(t *testing.T) {
 			if bias {
 				b = randSlice(r, n, 1)
 			}
-			want := make([]float32, m*n)
-			matMulSlow(want, x, w, b, m, n, k, act)
-			got := runMatMul(t, be, x, w, b, m, n, k, act)
+			want := runMatMul(t, slow, x, w, b, m, n, k, act)
+			got := runMatMul(t, fast, x, w, b, m, n, k, act)
 			for e := range want {
-				if got[e] != want[e] {
-					t.Fatalf("%s: [%d] = %v, slow twin %v", name, e, got[e], want[e])
+				if math.Float32bits(got[e]) != math.Float32bits(want[e]) {
+					t.Fatalf("%s: [%d] = %v, Go twins %v", name, e, got[e], want[e])
 				}
 			}
 		}
 	}
+}
+
+// slowBackend runs simd's Go twins on one thread.
+func slowBackend(tb testing.TB) *Backend {
+	be := newVariant(1, simd.Variants()[0])
+	tb.Cleanup(func() { be.Close() })
+	return be
 }
 
 func runMatMul(t *testing.T, be *Backend, x, w, bias []float32, m, n, k int, act bool) []float32 {
@@ -214,9 +116,9 @@ func TestMatMulBatchInvariance(t *testing.T) {
 	}
 }
 
-// TestAttentionTwin checks attentionRow (through the op, with query blocks
-// and packed K/V) against attentionSlow per (sequence, head) at lengths and
-// head dims straddling the 4-key step and the 32-query block.
+// TestAttentionTwin checks the attention op (packed K and Vᵀ, GEMMs, query
+// blocks) against attentionSlow per (sequence, head) at lengths and head dims
+// straddling the GEMM tiles (6 rows, 16 columns) and the 64-query block.
 func TestAttentionTwin(t *testing.T) {
 	be := newBackend(t, 3)
 	r := rand.New(rand.NewPCG(7, 8))

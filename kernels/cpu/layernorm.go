@@ -59,34 +59,50 @@ func (be *Backend) layerNorm(op kernels.LayerNorm) error {
 	return nil
 }
 
-// layerNormRow: out, x, gamma, beta are (Cols); res is (Cols) or nil.
-// Statistics are accumulated in float64 over y = x + res (two passes: the
-// mean, then the mean squared deviation), so cancellation in var costs nothing.
+// layerNormRow: out, x, gamma, beta are (Cols); res is (Cols) or nil; out
+// may be x or res. y = x + res is formed in float32 in out; its mean and
+// mean squared deviation are summed in float64 (four chains, so the adds
+// overlap), which makes cancellation in the variance harmless; the affine
+// step is float32.
 func layerNormRow(out, x, res, gamma, beta []float32, eps float64) {
 	n := len(out)
 	x, gamma, beta = x[:n], gamma[:n], beta[:n]
 	if res != nil {
 		res = res[:n]
-	}
-	y := func(c int) float64 {
-		if res != nil {
-			return float64(x[c]) + float64(res[c])
+		for c := range out {
+			out[c] = x[c] + res[c]
 		}
-		return float64(x[c])
+	} else {
+		copy(out, x)
 	}
-	var mean float64
-	for c := range n {
-		mean += y(c)
+	y := out
+	var s0, s1, s2, s3 float64
+	c := 0
+	for ; c+4 <= n; c += 4 {
+		s0 += float64(y[c])
+		s1 += float64(y[c+1])
+		s2 += float64(y[c+2])
+		s3 += float64(y[c+3])
 	}
-	mean /= float64(n)
-	var variance float64
-	for c := range n {
-		d := y(c) - mean
-		variance += d * d
+	for ; c < n; c++ {
+		s0 += float64(y[c])
 	}
-	variance /= float64(n)
-	inv := 1 / math.Sqrt(variance+eps)
-	for c := range n {
-		out[c] = float32((y(c)-mean)*inv*float64(gamma[c]) + float64(beta[c]))
+	mean := (s0 + s1 + s2 + s3) / float64(n)
+	s0, s1, s2, s3 = 0, 0, 0, 0
+	for c = 0; c+4 <= n; c += 4 {
+		d0, d1, d2, d3 := float64(y[c])-mean, float64(y[c+1])-mean, float64(y[c+2])-mean, float64(y[c+3])-mean
+		s0 += d0 * d0
+		s1 += d1 * d1
+		s2 += d2 * d2
+		s3 += d3 * d3
+	}
+	for ; c < n; c++ {
+		d := float64(y[c]) - mean
+		s0 += d * d
+	}
+	inv := float32(1 / math.Sqrt((s0+s1+s2+s3)/float64(n)+eps))
+	m := float32(mean)
+	for c, v := range y {
+		out[c] = (v-m)*inv*gamma[c] + beta[c]
 	}
 }

@@ -69,3 +69,8 @@ func (p *pool) parallel(tasks int, fn func(worker, task int)) {
 
 // close stops the workers. The pool must be idle.
 func (p *pool) close() { close(p.work) }
+
+// tasks is parallel without the worker id, in the form simd.Gemm takes.
+func (p *pool) tasks(n int, fn func(task int)) {
+	p.parallel(n, func(_, task int) { fn(task) })
+}

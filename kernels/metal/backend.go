@@ -164,17 +164,54 @@ func (be *Backend) buf(what string, b kernels.Buf, need int) (*buffer, error) {
 	if be.closed {
 		return nil, errClosed
 	}
-	mb, ok := b.(*buffer)
-	if !ok || mb == nil {
-		return nil, fmt.Errorf("metal: %s: buffer %T not made by this backend", what, b)
-	}
-	if mb.owner != be {
-		return nil, fmt.Errorf("metal: %s: buffer made by another backend", what)
+	mb, err := be.own(b)
+	if err != nil {
+		return nil, fmt.Errorf("metal: %s: %w", what, err)
 	}
 	if need < 0 || need > mb.n {
 		return nil, fmt.Errorf("metal: %s: needs %d floats, buffer has %d", what, need, mb.n)
 	}
 	return mb, nil
+}
+
+// own returns b as a buffer made by this backend.
+func (be *Backend) own(b kernels.Buf) (*buffer, error) {
+	if be.closed {
+		return nil, errClosed
+	}
+	mb, ok := b.(*buffer)
+	if !ok || mb == nil {
+		return nil, fmt.Errorf("buffer %T not made by this backend", b)
+	}
+	if mb.owner != be {
+		return nil, errors.New("buffer made by another backend")
+	}
+	return mb, nil
+}
+
+// operands answers kernels.Check about this backend's buffers.
+type operands struct{ be *Backend }
+
+func (o operands) Size(b kernels.Buf, _ bool) (int, error) {
+	mb, err := o.be.own(b)
+	if err != nil {
+		return 0, err
+	}
+	if mb.wn != 0 {
+		return 0, errors.New("a weight made by Weight can only be MatMul.W")
+	}
+	return mb.n, nil
+}
+
+func (o operands) WeightDims(b kernels.Buf) (n, k int, err error) {
+	mb, err := o.be.own(b)
+	if err != nil {
+		return 0, 0, err
+	}
+	if mb.wn == 0 {
+		return 0, 0, errors.New("not a weight made by Weight")
+	}
+	return mb.wn, mb.wk, nil
 }
 
 func putFloats(dst []byte, src []float32) {

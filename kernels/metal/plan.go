@@ -59,24 +59,38 @@ type planner struct {
 	plan []dispatch
 }
 
+// add plans op after kernels.Check has accepted it, so that the planners
+// below only check the kernels' own limits.
 func (p *planner) add(op kernels.Op) error {
+	if err := kernels.Check(op, operands{p.be}); err != nil {
+		return err
+	}
 	switch op := op.(type) {
 	case kernels.Embed:
-		return p.embed(op)
+		p.embed(op)
 	case kernels.LayerNorm:
-		return p.layerNorm(op)
+		p.layerNorm(op)
 	case kernels.MatMul:
-		return p.matMul(op)
+		p.matMul(op)
 	case kernels.GELU:
-		return p.unary("gelu_f32", "GELU", op.Out, op.X, op.N)
+		p.unary("gelu_f32", op.Out, op.X, op.N)
 	case kernels.Attention:
 		return p.attention(op)
 	case kernels.GatherRows:
-		return p.gatherRows(op)
+		p.gatherRows(op)
 	case kernels.Tanh:
-		return p.unary("tanh_f32", "Tanh", op.Out, op.X, op.N)
+		p.unary("tanh_f32", op.Out, op.X, op.N)
+	default:
+		return fmt.Errorf("%T: %w", op, kernels.ErrUnsupported)
 	}
-	return fmt.Errorf("%T: %w", op, kernels.ErrUnsupported)
+	return nil
+}
+
+// mem is a Buf that kernels.Check accepted as this backend's (nil for an
+// absent optional one).
+func mem(b kernels.Buf) *buffer {
+	mb, _ := b.(*buffer)
+	return mb
 }
 
 func args(v any) []byte {
@@ -108,36 +122,14 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 func (p *planner) emit(d dispatch) { p.plan = append(p.plan, d) }
 
 // matMul: a 2-D grid of 32×32 output tiles.
-func (p *planner) matMul(op kernels.MatMul) error {
-	if op.M < 0 || op.N < 1 || op.K < 1 {
-		return fmt.Errorf("MatMul: M=%d N=%d K=%d out of range", op.M, op.N, op.K)
-	}
-	w, err := p.be.buf("MatMul.W", op.W, 0)
-	if err != nil {
-		return err
-	}
-	if w.wn != op.N || w.wk != op.K {
-		return fmt.Errorf("MatMul.W: weight is [%d,%d], op wants [%d,%d] (W must come from Weight)", w.wn, w.wk, op.N, op.K)
-	}
-	x, err := p.be.buf("MatMul.X", op.X, op.M*op.K)
-	if err != nil {
-		return err
-	}
-	out, err := p.be.buf("MatMul.Out", op.Out, op.M*op.N)
-	if err != nil {
-		return err
-	}
-	if out == x {
-		return fmt.Errorf("MatMul: Out aliases X")
-	}
+func (p *planner) matMul(op kernels.MatMul) {
+	x, w, out := mem(op.X), mem(op.W), mem(op.Out)
 	bias := w // bound but unread without a bias: Metal wants every argument bound
 	if op.Bias != nil {
-		if bias, err = p.be.buf("MatMul.Bias", op.Bias, op.N); err != nil {
-			return err
-		}
+		bias = mem(op.Bias)
 	}
 	if op.M == 0 {
-		return nil
+		return
 	}
 	a := matMulArgs{M: int32(op.M), N: int32(op.N), K: int32(op.K), HasBias: bools(op.Bias != nil), GELU: bools(op.GELU)}
 	p.emit(dispatch{
@@ -146,39 +138,17 @@ func (p *planner) matMul(op kernels.MatMul) error {
 		threads: [3]int{matMulThreads, 1, 1},
 		binds:   []binding{{index: 0, data: args(a)}, {index: 1, buf: x}, {index: 2, buf: w}, {index: 3, buf: bias}, {index: 4, buf: out}},
 	})
-	return nil
 }
 
 // layerNorm: one threadgroup per row, 32 to 256 threads.
-func (p *planner) layerNorm(op kernels.LayerNorm) error {
-	if op.Rows < 0 || op.Cols < 1 {
-		return fmt.Errorf("LayerNorm: Rows=%d Cols=%d out of range", op.Rows, op.Cols)
-	}
-	n := op.Rows * op.Cols
-	x, err := p.be.buf("LayerNorm.X", op.X, n)
-	if err != nil {
-		return err
-	}
+func (p *planner) layerNorm(op kernels.LayerNorm) {
+	x, gamma, beta, out := mem(op.X), mem(op.Gamma), mem(op.Beta), mem(op.Out)
 	res := x // bound but unread without a residual
 	if op.Res != nil {
-		if res, err = p.be.buf("LayerNorm.Res", op.Res, n); err != nil {
-			return err
-		}
-	}
-	gamma, err := p.be.buf("LayerNorm.Gamma", op.Gamma, op.Cols)
-	if err != nil {
-		return err
-	}
-	beta, err := p.be.buf("LayerNorm.Beta", op.Beta, op.Cols)
-	if err != nil {
-		return err
-	}
-	out, err := p.be.buf("LayerNorm.Out", op.Out, n)
-	if err != nil {
-		return err
+		res = mem(op.Res)
 	}
 	if op.Rows == 0 {
-		return nil
+		return
 	}
 	threads := min(maxNormGroup, ceilDiv(op.Cols, simdWidth)*simdWidth)
 	a := layerNormArgs{Rows: int32(op.Rows), Cols: int32(op.Cols), HasRes: bools(op.Res != nil), Eps: op.Eps}
@@ -189,24 +159,13 @@ func (p *planner) layerNorm(op kernels.LayerNorm) error {
 		binds: []binding{{index: 0, data: args(a)}, {index: 1, buf: x}, {index: 2, buf: res},
 			{index: 3, buf: gamma}, {index: 4, buf: beta}, {index: 5, buf: out}},
 	})
-	return nil
 }
 
 // unary: GELU and Tanh, one thread per element.
-func (p *planner) unary(kernel, name string, outB, xB kernels.Buf, n int) error {
-	if n < 0 {
-		return fmt.Errorf("%s: N=%d out of range", name, n)
-	}
-	x, err := p.be.buf(name+".X", xB, n)
-	if err != nil {
-		return err
-	}
-	out, err := p.be.buf(name+".Out", outB, n)
-	if err != nil {
-		return err
-	}
+func (p *planner) unary(kernel string, outB, xB kernels.Buf, n int) {
+	x, out := mem(xB), mem(outB)
 	if n == 0 {
-		return nil
+		return
 	}
 	p.emit(dispatch{
 		kernel:  kernel,
@@ -214,68 +173,21 @@ func (p *planner) unary(kernel, name string, outB, xB kernels.Buf, n int) error 
 		threads: [3]int{eltThreads, 1, 1},
 		binds:   []binding{{index: 0, data: args(unaryArgs{N: int32(n)})}, {index: 1, buf: x}, {index: 2, buf: out}},
 	})
-	return nil
-}
-
-// checkSeqs validates cu_seqlens and returns T.
-func checkSeqs(name string, seqs []int32) (int, error) {
-	if len(seqs) == 0 || seqs[0] != 0 {
-		return 0, fmt.Errorf("%s.Seqs: must start with 0", name)
-	}
-	for i := 1; i < len(seqs); i++ {
-		if seqs[i] < seqs[i-1] {
-			return 0, fmt.Errorf("%s.Seqs[%d]=%d < Seqs[%d]=%d", name, i, seqs[i], i-1, seqs[i-1])
-		}
-	}
-	return int(seqs[len(seqs)-1]), nil
 }
 
 // embed: one thread per output element; the host turns Seqs into position
-// ids and checks every index, since the GPU would read out of bounds.
-func (p *planner) embed(op kernels.Embed) error {
-	t, err := checkSeqs("Embed", op.Seqs)
-	if err != nil {
-		return err
-	}
-	if op.H < 1 || len(op.IDs) != t || len(op.TypeIDs) != t {
-		return fmt.Errorf("Embed: H=%d, %d IDs, %d TypeIDs, want H ≥ 1 and T=%d of each", op.H, len(op.IDs), len(op.TypeIDs), t)
-	}
-	word, err := p.be.buf("Embed.Word", op.Word, 0)
-	if err != nil {
-		return err
-	}
-	pos, err := p.be.buf("Embed.Pos", op.Pos, 0)
-	if err != nil {
-		return err
-	}
-	typ, err := p.be.buf("Embed.Type", op.Type, 0)
-	if err != nil {
-		return err
-	}
-	out, err := p.be.buf("Embed.Out", op.Out, t*op.H)
-	if err != nil {
-		return err
-	}
+// ids. kernels.Check has put every index in range: the GPU would not.
+func (p *planner) embed(op kernels.Embed) {
+	t := len(op.IDs)
+	word, pos, typ, out := mem(op.Word), mem(op.Pos), mem(op.Type), mem(op.Out)
 	posIDs := make([]int32, t)
 	for b := 0; b+1 < len(op.Seqs); b++ {
 		for i := op.Seqs[b]; i < op.Seqs[b+1]; i++ {
 			posIDs[i] = i - op.Seqs[b]
 		}
 	}
-	for _, c := range []struct {
-		name string
-		ids  []int32
-		buf  *buffer
-	}{{"IDs", op.IDs, word}, {"TypeIDs", op.TypeIDs, typ}, {"positions", posIDs, pos}} {
-		rows := c.buf.n / op.H
-		for i, id := range c.ids {
-			if id < 0 || int(id) >= rows {
-				return fmt.Errorf("Embed.%s[%d]=%d out of range [0,%d)", c.name, i, id, rows)
-			}
-		}
-	}
 	if t == 0 {
-		return nil
+		return
 	}
 	p.emit(dispatch{
 		kernel:  "embed_f32",
@@ -286,34 +198,14 @@ func (p *planner) embed(op kernels.Embed) error {
 			{index: 4, data: int32s(op.IDs)}, {index: 5, data: int32s(op.TypeIDs)}, {index: 6, data: int32s(posIDs)},
 			{index: 7, buf: out}},
 	})
-	return nil
 }
 
 // gatherRows: one thread per output element.
-func (p *planner) gatherRows(op kernels.GatherRows) error {
-	if op.Cols < 1 {
-		return fmt.Errorf("GatherRows: Cols=%d out of range", op.Cols)
-	}
-	x, err := p.be.buf("GatherRows.X", op.X, 0)
-	if err != nil {
-		return err
-	}
+func (p *planner) gatherRows(op kernels.GatherRows) {
+	x, out := mem(op.X), mem(op.Out)
 	n := len(op.Rows) * op.Cols
-	out, err := p.be.buf("GatherRows.Out", op.Out, n)
-	if err != nil {
-		return err
-	}
-	if out == x {
-		return fmt.Errorf("GatherRows: Out aliases X")
-	}
-	rows := x.n / op.Cols
-	for i, r := range op.Rows {
-		if r < 0 || int(r) >= rows {
-			return fmt.Errorf("GatherRows.Rows[%d]=%d out of range [0,%d)", i, r, rows)
-		}
-	}
 	if n == 0 {
-		return nil
+		return
 	}
 	p.emit(dispatch{
 		kernel:  "gather_rows_f32",
@@ -322,32 +214,17 @@ func (p *planner) gatherRows(op kernels.GatherRows) error {
 		binds: []binding{{index: 0, data: args(gatherArgs{Rows: int32(len(op.Rows)), Cols: int32(op.Cols)})},
 			{index: 1, buf: x}, {index: 2, data: int32s(op.Rows)}, {index: 3, buf: out}},
 	})
-	return nil
 }
 
 // attention: a (query blocks × heads) grid of 32-thread threadgroups. The
 // host splits each sequence into blocks of 32 queries (a block never spans
 // two sequences) and hands the kernel the table.
 func (p *planner) attention(op kernels.Attention) error {
-	t, err := checkSeqs("Attention", op.Seqs)
-	if err != nil {
-		return err
-	}
-	if op.NH < 1 || op.HD < 1 || op.HD > attnMaxHD {
-		return fmt.Errorf("Attention: NH=%d HD=%d out of range (HD ≤ %d)", op.NH, op.HD, attnMaxHD)
+	if op.HD > attnMaxHD {
+		return fmt.Errorf("Attention.HD = %d, the kernel handles HD ≤ %d: %w", op.HD, attnMaxHD, kernels.ErrUnsupported)
 	}
 	h := op.NH * op.HD
-	qkv, err := p.be.buf("Attention.QKV", op.QKV, t*3*h)
-	if err != nil {
-		return err
-	}
-	out, err := p.be.buf("Attention.Out", op.Out, t*h)
-	if err != nil {
-		return err
-	}
-	if out == qkv {
-		return fmt.Errorf("Attention: Out aliases QKV")
-	}
+	qkv, out := mem(op.QKV), mem(op.Out)
 	var blocks []int32
 	for b := 0; b+1 < len(op.Seqs); b++ {
 		for q := op.Seqs[b]; q < op.Seqs[b+1]; q += attnBlock {

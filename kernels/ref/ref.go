@@ -62,9 +62,12 @@ func (be *Backend) Weight(src []float32, n, k int) (kernels.Buf, error) {
 
 // Upload implements kernels.Backend.
 func (be *Backend) Upload(dst kernels.Buf, src []float32) error {
-	d, err := be.data("upload dst", dst)
+	if be.closed {
+		return errClosed
+	}
+	d, err := be.data(dst)
 	if err != nil {
-		return err
+		return fmt.Errorf("ref: upload dst: %w", err)
 	}
 	if len(src) > len(d) {
 		return fmt.Errorf("ref: upload %d floats into a buffer of %d", len(src), len(d))
@@ -76,12 +79,15 @@ func (be *Backend) Upload(dst kernels.Buf, src []float32) error {
 // Download implements kernels.Backend. A weight reads back as the (N,K)
 // matrix it was made from.
 func (be *Backend) Download(dst []float32, src kernels.Buf) error {
+	if be.closed {
+		return errClosed
+	}
 	var s []float32
 	var err error
-	if w, ok := src.(*weight); ok && w.owner == be && !be.closed {
+	if w, ok := src.(*weight); ok && w != nil && w.owner == be {
 		s = w.data
-	} else if s, err = be.data("download src", src); err != nil {
-		return err
+	} else if s, err = be.data(src); err != nil {
+		return fmt.Errorf("ref: download src: %w", err)
 	}
 	if len(dst) > len(s) {
 		return fmt.Errorf("ref: download %d floats from a buffer of %d", len(dst), len(s))
@@ -98,84 +104,81 @@ func (be *Backend) Close() error {
 
 var errClosed = errors.New("ref: backend is closed")
 
-// data returns the storage behind b, which must come from this backend.
-func (be *Backend) data(what string, b kernels.Buf) ([]float32, error) {
+// data returns the storage behind b, which must come from this backend's
+// Alloc.
+func (be *Backend) data(b kernels.Buf) ([]float32, error) {
 	if be.closed {
 		return nil, errClosed
 	}
 	switch b := b.(type) {
 	case *buf:
-		if b.owner == be {
+		if b != nil && b.owner == be {
 			return b.data, nil
 		}
 	case *weight:
-		if b.owner == be {
-			return nil, fmt.Errorf("ref: %s: a weight made by Weight can only be MatMul.W", what)
+		if b != nil && b.owner == be {
+			return nil, errors.New("a weight made by Weight can only be MatMul.W")
 		}
 	case nil:
-		return nil, fmt.Errorf("ref: %s: nil buffer", what)
+		return nil, errors.New("nil buffer")
 	}
-	return nil, fmt.Errorf("ref: %s: buffer %T not made by this backend", what, b)
+	return nil, fmt.Errorf("buffer %T not made by this backend", b)
+}
+
+// operands answers kernels.Check about this backend's buffers.
+type operands struct{ be *Backend }
+
+func (o operands) Size(b kernels.Buf, _ bool) (int, error) {
+	d, err := o.be.data(b)
+	return len(d), err
+}
+
+func (o operands) WeightDims(b kernels.Buf) (n, k int, err error) {
+	if w, ok := b.(*weight); ok && w != nil && w.owner == o.be {
+		return w.n, w.k, nil
+	}
+	return 0, 0, fmt.Errorf("%T is not a weight made by this backend's Weight", b)
+}
+
+// f32 is the storage of a Buf that kernels.Check accepted (nil for an
+// absent optional one).
+func f32(b kernels.Buf) []float32 {
+	if b == nil {
+		return nil
+	}
+	return b.(*buf).data
 }
 
 // Run implements kernels.Backend.
 func (be *Backend) Run(ctx context.Context, ops ...kernels.Op) error {
+	if be.closed {
+		return errClosed
+	}
 	for i, op := range ops {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("ref: before op %d: %w", i, err)
 		}
-		var err error
+		if err := kernels.Check(op, operands{be}); err != nil {
+			return fmt.Errorf("ref: op %d: %w", i, err)
+		}
 		switch op := op.(type) {
 		case kernels.Embed:
-			err = be.embed(op)
+			be.embed(op)
 		case kernels.LayerNorm:
-			err = be.layerNorm(op)
+			be.layerNorm(op)
 		case kernels.MatMul:
-			err = be.matMul(op)
+			be.matMul(op)
 		case kernels.GELU:
-			err = be.gelu(op)
+			be.gelu(op)
 		case kernels.Attention:
-			err = be.attention(op)
+			be.attention(op)
 		case kernels.GatherRows:
-			err = be.gatherRows(op)
+			be.gatherRows(op)
 		case kernels.Tanh:
-			err = be.tanh(op)
+			be.tanh(op)
 		default:
-			err = fmt.Errorf("%T: %w", op, kernels.ErrUnsupported)
-		}
-		if err != nil {
-			return fmt.Errorf("ref: op %d: %w", i, err)
+			return fmt.Errorf("ref: op %d: %T: %w", i, op, kernels.ErrUnsupported)
 		}
 	}
 	return nil
-}
-
-// need returns b's storage after checking it holds at least n floats.
-func (be *Backend) need(op, name string, b kernels.Buf, n int) ([]float32, error) {
-	d, err := be.data(op+"."+name, b)
-	if err != nil {
-		return nil, err
-	}
-	if len(d) < n {
-		return nil, fmt.Errorf("%s.%s has %d floats, want at least %d", op, name, len(d), n)
-	}
-	return d, nil
-}
-
-// checkSeqs checks that seqs is a cu_seqlens array (starts at 0, never
-// decreases) ending at t, or at any total when t < 0. It returns the total.
-func checkSeqs(op string, seqs []int32, t int) (int, error) {
-	if len(seqs) == 0 || seqs[0] != 0 {
-		return 0, fmt.Errorf("%s.Seqs must start with 0 (len %d)", op, len(seqs))
-	}
-	for b := 1; b < len(seqs); b++ {
-		if seqs[b] < seqs[b-1] {
-			return 0, fmt.Errorf("%s.Seqs decreases at %d: %d < %d", op, b, seqs[b], seqs[b-1])
-		}
-	}
-	total := int(seqs[len(seqs)-1])
-	if t >= 0 && total != t {
-		return 0, fmt.Errorf("%s.Seqs ends at %d, want T = %d", op, total, t)
-	}
-	return total, nil
 }

@@ -170,6 +170,8 @@ func TestErrors(t *testing.T) {
 	}{
 		{"foreign buffer", kernels.GELU{Out: x, X: foreign, N: 4}},
 		{"weight as input", kernels.GELU{Out: x, X: w, N: 2}},
+		{"typed nil buffer", kernels.GELU{Out: x, X: (*buf)(nil), N: 2}},
+		{"typed nil weight", kernels.MatMul{Out: x, X: table, W: (*weight)(nil), M: 1, N: 1, K: 2}},
 		{"short buffer", kernels.GELU{Out: x, X: x, N: 5}},
 		{"negative N", kernels.Tanh{Out: x, X: x, N: -1}},
 		{"W not a weight", kernels.MatMul{Out: x, X: table, W: table, M: 1, N: 1, K: 2}},
@@ -184,8 +186,8 @@ func TestErrors(t *testing.T) {
 		{"LayerNorm NaN eps", kernels.LayerNorm{Out: x, X: x, Gamma: table, Beta: table, Rows: 1, Cols: 4, Eps: float32(math.NaN())}},
 	}
 	for _, c := range bad {
-		if err := be.Run(context.Background(), c.op); err == nil {
-			t.Errorf("%s: Run succeeded, want an error", c.name)
+		if err := be.Run(context.Background(), c.op); !errors.Is(err, kernels.ErrInvalidOp) {
+			t.Errorf("%s: Run: err = %v, want kernels.ErrInvalidOp", c.name, err)
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -196,5 +198,8 @@ func TestErrors(t *testing.T) {
 	be.Close()
 	if _, err := be.Alloc(1); err == nil {
 		t.Error("Alloc after Close succeeded")
+	}
+	if err := be.Run(context.Background(), kernels.GELU{Out: x, X: x, N: 4}); err == nil {
+		t.Error("Run after Close succeeded")
 	}
 }

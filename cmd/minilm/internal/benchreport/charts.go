@@ -143,5 +143,13 @@ func (r *Results) stageChart() (*plot.Plot, error) {
 		below = bars
 	}
 	p.NominalX(names...)
+	// Headroom above the tallest bar for the legend.
+	top := 0.0
+	for i := range names {
+		top = max(top, below.BarHeight(i))
+	}
+	if top > 0 {
+		p.Y.Min, p.Y.Max = 0, 1.35*top
+	}
 	return p, nil
 }

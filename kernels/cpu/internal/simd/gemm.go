@@ -1,8 +1,7 @@
 package simd
 
-// impl is one kernel variant (Go twins, AVX2, AVX-512, NEON). The public
-// functions use best(); tests build every variant the machine can run with
-// impls() and call its methods directly.
+// impl is one kernel variant (Go twins, AVX2, AVX-512, NEON); best() and
+// impls(), per architecture, say which ones this CPU runs.
 type impl struct {
 	name string
 	kind implKind
@@ -19,13 +18,34 @@ const xBlockBytes = 256 << 10
 // the sums carry across them exactly (see kernelGeneric).
 const kBlock = 256
 
-// maxMC caps the rows of an M block, which bounds the stack scratch that
-// holds its edge tiles across K blocks.
+// maxMC caps the rows of an M block, so that a small K still gives several
+// M blocks to share out.
 const maxMC = 240
 
 // minTasks is how many tasks Gemm aims for, so that two to four workers stay
 // balanced even when M is small.
 const minTasks = 8
+
+// Variant is one set of kernels: the Go twins ("generic"), "avx2",
+// "avx512" or "neon". The package-level functions use Best(); a backend that
+// wants to pin or test a variant holds one. Every variant of Gemm and GELU
+// returns the same bits; Dot and Axpy may differ in the last place.
+type Variant struct{ im impl }
+
+// Best is the fastest variant this CPU runs.
+func Best() Variant { return Variant{best()} }
+
+// Variants lists every variant this CPU runs, the Go twins first.
+func Variants() []Variant {
+	var vs []Variant
+	for _, im := range impls() {
+		vs = append(vs, Variant{im})
+	}
+	return vs
+}
+
+// Name is the variant's name, for logs and test names.
+func (v Variant) Name() string { return v.im.name }
 
 // Gemm computes, for m < M and n < N = w.N(),
 //
@@ -34,23 +54,48 @@ const minTasks = 8
 // with act the exact GELU when gelu is set, the identity otherwise; bias may
 // be nil. The work is cut into tasks over M×N tiles and run through par, which
 // must call fn(0), …, fn(tasks-1), possibly concurrently, and return when all
-// are done. out must not overlap x. Each element is computed the same way
-// wherever it lies (see the package comment). Gemm panics if a slice is too
-// short for the shapes, like an out-of-range index.
+// are done; a nil par runs them on the calling goroutine (for callers that
+// are themselves one task of a parallel loop). out must not overlap x. Each
+// element is computed the same way wherever it lies (see the package
+// comment). Gemm panics if a slice is too short for the shapes, like an
+// out-of-range index.
+func (v Variant) Gemm(out []float32, ldo int, x []float32, ldx int, m int, w *PackedW, bias []float32, gelu bool, par func(tasks int, fn func(task int))) {
+	v.im.gemm(out, ldo, x, ldx, m, w, bias, gelu, par)
+}
+
+// Dot returns Σ a[i]·b[i] for i < len(a); b must be at least as long.
+func (v Variant) Dot(a, b []float32) float32 { return v.im.dot(a, b) }
+
+// Axpy computes y[i] += alpha·x[i] for i < len(x); y must be at least as long.
+func (v Variant) Axpy(alpha float32, x, y []float32) { v.im.axpy(alpha, x, y) }
+
+// GELU computes dst[i] = src[i]/2·(1 + erf(src[i]/√2)) for i < len(dst); src
+// must be at least as long and may be dst. The float32 erf used is within 7e-8
+// of math.Erf (TestGELUAccuracy measures it).
+func (v Variant) GELU(dst, src []float32) { v.im.gelu(dst, src) }
+
+// Gemm is Best().Gemm.
 func Gemm(out []float32, ldo int, x []float32, ldx int, m int, w *PackedW, bias []float32, gelu bool, par func(tasks int, fn func(task int))) {
 	best().gemm(out, ldo, x, ldx, m, w, bias, gelu, par)
 }
 
-// Dot returns Σ a[i]·b[i] for i < len(a); b must be at least as long.
+// Dot is Best().Dot.
 func Dot(a, b []float32) float32 { return best().dot(a, b) }
 
-// Axpy computes y[i] += alpha·x[i] for i < len(x); y must be at least as long.
+// Axpy is Best().Axpy.
 func Axpy(alpha float32, x, y []float32) { best().axpy(alpha, x, y) }
 
-// GELU computes dst[i] = src[i]/2·(1 + erf(src[i]/√2)) for i < len(dst); src
-// must be at least as long and may be dst. The float32 erf used is within 7e-8
-// of math.Erf (TestGELUAccuracy measures it) and every variant returns the
-// same bits.
+// ExpSum sets x[i] = exp(scale·x[i] - sub), the product and difference
+// rounded once (a fused multiply-add), for i < len(x), and returns the sum of
+// the new x: softmax's numerators and denominator. exp is within 2 float32
+// ulps of math.Exp on [-87, 88] (TestExpAccuracy) and clamps its argument to
+// that range. Every variant returns the same bits.
+func (v Variant) ExpSum(x []float32, scale, sub float32) float32 { return v.im.expSum(x, scale, sub) }
+
+// ExpSum is Best().ExpSum.
+func ExpSum(x []float32, scale, sub float32) float32 { return best().expSum(x, scale, sub) }
+
+// GELU is Best().GELU.
 func GELU(dst, src []float32) { best().gelu(dst, src) }
 
 // gemmPlan is the tiling of one Gemm call.
@@ -86,10 +131,11 @@ func (im impl) gemm(out []float32, ldo int, x []float32, ldx int, m int, w *Pack
 	if k == 0 {
 		for i := 0; i < m; i++ {
 			row := out[i*ldo : i*ldo+n]
+			clear(row)
 			if bias != nil {
-				copy(row, bias[:n])
-			} else {
-				clear(row)
+				for j, b := range bias[:n] {
+					row[j] += b // 0 + b, as the kernels round it
+				}
 			}
 			if gelu {
 				im.gelu(row, row)
@@ -98,6 +144,12 @@ func (im impl) gemm(out []float32, ldo int, x []float32, ldx int, m int, w *Pack
 		return
 	}
 	p := im.plan(m, n, k)
+	if par == nil {
+		for task := range p.mBlocks * p.nBlks {
+			im.gemmTask(&p, task, out, ldo, x, ldx, w, bias, gelu)
+		}
+		return
+	}
 	par(p.mBlocks*p.nBlks, func(task int) {
 		im.gemmTask(&p, task, out, ldo, x, ldx, w, bias, gelu)
 	})
@@ -106,7 +158,10 @@ func (im impl) gemm(out []float32, ldo int, x []float32, ldx int, m int, w *Pack
 // gemmTask computes the tile of out numbered task: rows of M block
 // task/nBlks, column groups of N block task%nBlks. Loops, outer to inner:
 // column group, K block, row group, so that one K block of a group's weight
-// panels stays in L1 while the block's X rows (in L2) stream past it.
+// panels stays in L1 while the block's X rows (in L2) stream past it. Edge
+// tiles (rows past M or columns past N) go through a one-tile scratch, all
+// their K blocks in a row; the order of the K blocks, hence every sum, is the
+// same either way.
 func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float32, ldx int, w *PackedW, bias []float32, gelu bool) {
 	nr := im.nr
 	m0 := task / p.nBlks * p.mc
@@ -114,11 +169,9 @@ func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float
 	g0 := task % p.nBlks * p.gc
 	g1 := min(g0+p.gc, p.groups)
 	var (
-		t tileArgs
-		// Edge tiles (rows past M or columns past N) of the M block, ldo =
-		// nr; they hold the partial sums between K blocks.
-		scratch [maxMC * 2 * panelW]float32
-		bscr    [2 * panelW]float32 // bias of an edge tile, zero padded
+		t    tileArgs
+		tile [mr * 2 * panelW]float32 // an edge tile, ldo = nr
+		bscr [2 * panelW]float32      // bias of an edge tile, zero padded
 	)
 	t.pstep = panelW * p.k
 	for g := g0; g < g1; g++ {
@@ -134,32 +187,33 @@ func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float
 				b = &bscr[0]
 			}
 		}
+		// Rows [m0, full) are whole row groups of whole column groups.
+		full := m0 + (m1-m0)/mr*mr
+		if nv < nr {
+			full = m0
+		}
 		for kb := 0; kb < p.k; kb += kBlock {
-			t.k = min(kBlock, p.k-kb)
-			t.w = &w.data[n0*p.k+kb*panelW]
-			t.accum = min(kb, 1)
-			t.bias = nil
-			if kb+t.k == p.k {
-				t.bias = b
-			}
-			for r0 := m0; r0 < m1; r0 += mr {
-				mv := min(mr, m1-r0)
+			im.setK(&t, p, w, n0, kb, b)
+			for r0 := m0; r0 < full; r0 += mr {
 				for i := range t.x {
-					t.x[i] = &x[(r0+min(i, mv-1))*ldx+kb]
+					t.x[i] = &x[r0*ldx+i*ldx+kb]
 				}
-				if mv < mr || nv < nr {
-					t.out, t.ldo = &scratch[(r0-m0)*nr], nr
-				} else {
-					t.out, t.ldo = &out[r0*ldo+n0], ldo
-				}
+				t.out, t.ldo = &out[r0*ldo+n0], ldo
 				im.kernel(&t)
 			}
 		}
-		for r0 := m0; r0 < m1; r0 += mr {
-			if mv := min(mr, m1-r0); mv < mr || nv < nr {
-				for i := 0; i < mv; i++ {
-					copy(out[(r0+i)*ldo+n0:(r0+i)*ldo+n0+nv], scratch[(r0-m0+i)*nr:(r0-m0+i)*nr+nv])
+		for r0 := full; r0 < m1; r0 += mr {
+			mv := min(mr, m1-r0)
+			for kb := 0; kb < p.k; kb += kBlock {
+				im.setK(&t, p, w, n0, kb, b)
+				for i := range t.x {
+					t.x[i] = &x[(r0+min(i, mv-1))*ldx+kb]
 				}
+				t.out, t.ldo = &tile[0], nr
+				im.kernel(&t)
+			}
+			for i := 0; i < mv; i++ {
+				copy(out[(r0+i)*ldo+n0:(r0+i)*ldo+n0+nv], tile[i*nr:i*nr+nv])
 			}
 		}
 	}
@@ -172,5 +226,17 @@ func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float
 			row := out[r*ldo+n0 : r*ldo+n1]
 			im.gelu(row, row)
 		}
+	}
+}
+
+// setK points t at K block kb of column group n0 (bias b, added after the
+// last K block).
+func (im impl) setK(t *tileArgs, p *gemmPlan, w *PackedW, n0, kb int, b *float32) {
+	t.k = min(kBlock, p.k-kb)
+	t.w = &w.data[n0*p.k+kb*panelW]
+	t.accum = min(kb, 1)
+	t.bias = nil
+	if kb+t.k == p.k {
+		t.bias = b
 	}
 }

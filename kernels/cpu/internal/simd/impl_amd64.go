@@ -76,6 +76,12 @@ func dotAVX2(a, b *float32, n int) float32
 //go:noescape
 func axpyAVX2(alpha float32, x, y *float32, n int)
 
+// expLanesAVX2 is expLanesGeneric(x[:n], scale, neg, lanes); n is a
+// multiple of 8.
+//
+//go:noescape
+func expLanesAVX2(x *float32, n int, scale, neg float32, lanes *[8]float32)
+
 func (im impl) kernel(t *tileArgs) {
 	switch im.kind {
 	case kindAVX512:
@@ -87,8 +93,8 @@ func (im impl) kernel(t *tileArgs) {
 	}
 }
 
-// The AVX-512 variant reuses the AVX2 vector helpers: on Zen 4 a ZMM
-// instruction costs two YMM ones, and these loops are memory bound.
+// The AVX-512 variant reuses the AVX2 vector helpers: they are a small share
+// of the work, and on Zen 4 a ZMM instruction costs two YMM ones anyway.
 
 func (im impl) gelu(dst, src []float32) {
 	src = src[:len(dst)]
@@ -122,4 +128,28 @@ func (im impl) axpy(alpha float32, x, y []float32) {
 		}
 	}
 	axpyGeneric(alpha, x[n:], y[n:])
+}
+
+func (im impl) expSum(x []float32, scale, sub float32) float32 {
+	var lanes [8]float32
+	if im.kind == kindGeneric {
+		expLanesGeneric(x, scale, -sub, &lanes)
+		return laneSum(&lanes)
+	}
+	n := len(x) &^ 7
+	if n > 0 {
+		expLanesAVX2(&x[0], n, scale, -sub, &lanes)
+	}
+	if tail := len(x) - n; tail > 0 {
+		// The last 1..7 values go through the vector kernel too, padded,
+		// with their own lanes: lanes[j] + (0 + e) is lanes[j] + e.
+		var buf, tl [8]float32
+		copy(buf[:], x[n:])
+		expLanesAVX2(&buf[0], 8, scale, -sub, &tl)
+		copy(x[n:], buf[:tail])
+		for j := range tail {
+			lanes[j] += tl[j]
+		}
+	}
+	return laneSum(&lanes)
 }

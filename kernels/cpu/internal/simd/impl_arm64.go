@@ -86,3 +86,10 @@ func (im impl) axpy(alpha float32, x, y []float32) {
 	}
 	axpyGeneric(alpha, x[n:], y[n:])
 }
+
+// expSum has no NEON kernel yet: the Go twin serves both variants.
+func (im impl) expSum(x []float32, scale, sub float32) float32 {
+	var lanes [8]float32
+	expLanesGeneric(x, scale, -sub, &lanes)
+	return laneSum(&lanes)
+}

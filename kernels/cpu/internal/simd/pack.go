@@ -11,28 +11,78 @@ const panelW = 16
 //	data[p·16·K + k·16 + j] = W[16p+j, k]     (0 where 16p+j ≥ N)
 //
 // The panel count is rounded up to an even number so that the 32-wide kernels
-// may always read two panels.
+// may always read two panels. The zero value is an empty matrix that Pack and
+// PackT fill, reusing its storage when it is large enough (the attention
+// kernel repacks K and V this way for every sequence and head).
 type PackedW struct {
 	data []float32
 	n, k int
 }
 
-// PackW repacks w, a row-major (n,k) matrix, into panels. It panics if
+// PackW repacks w, a row-major (n,k) matrix, into new panels. It panics if
 // len(w) < n·k or a dimension is negative, like an out-of-range slice.
 func PackW(w []float32, n, k int) *PackedW {
-	if n < 0 || k < 0 || len(w) < n*k {
-		panic("simd: PackW: w shorter than n·k or negative dimension")
+	p := new(PackedW)
+	p.Pack(w, k, n, k)
+	return p
+}
+
+// Pack makes p the (n,k) matrix W[r,c] = w[r·ldw + c]. It panics if w is too
+// short, ldw < k or a dimension is negative.
+func (p *PackedW) Pack(w []float32, ldw, n, k int) {
+	if n < 0 || k < 0 || ldw < k || (n > 0 && len(w) < (n-1)*ldw+k) {
+		panic("simd: PackedW.Pack: w too short for (n,k) with stride ldw, or negative dimension")
 	}
-	panels := (n + 2*panelW - 1) / (2 * panelW) * 2
-	p := &PackedW{data: make([]float32, panels*panelW*k), n: n, k: k}
+	p.reset(n, k)
 	for r := 0; r < n; r++ {
 		panel := p.data[r/panelW*panelW*k:]
 		j := r % panelW
-		for c, v := range w[r*k : r*k+k] {
+		for c, v := range w[r*ldw : r*ldw+k] {
 			panel[c*panelW+j] = v
 		}
 	}
-	return p
+}
+
+// PackT makes p the (n,k) matrix W[r,c] = wt[c·ldwt + r], i.e. the transpose
+// of the (k,n) matrix wt with row stride ldwt. It panics if wt is too short,
+// ldwt < n or a dimension is negative.
+func (p *PackedW) PackT(wt []float32, ldwt, n, k int) {
+	if n < 0 || k < 0 || ldwt < n || (k > 0 && len(wt) < (k-1)*ldwt+n) {
+		panic("simd: PackedW.PackT: wt too short for (k,n) with stride ldwt, or negative dimension")
+	}
+	p.reset(n, k)
+	// Rows of wt are rows of a panel: copy them 16 columns at a time.
+	for c := 0; c < k; c++ {
+		row := wt[c*ldwt : c*ldwt+n]
+		for r0 := 0; r0 < n; r0 += panelW {
+			copy(p.data[r0*k+c*panelW:r0*k+c*panelW+panelW], row[r0:min(n, r0+panelW)])
+		}
+	}
+}
+
+// reset sizes p for (n,k), zeroing the storage (the padding columns must
+// read as 0).
+func (p *PackedW) reset(n, k int) {
+	size := (n + 2*panelW - 1) / (2 * panelW) * 2 * panelW * k
+	if cap(p.data) < size {
+		p.data = make([]float32, size)
+	} else {
+		p.data = p.data[:size]
+		clear(p.data)
+	}
+	p.n, p.k = n, k
+}
+
+// Unpack writes the first len(dst) elements of W (N,K) row-major into dst;
+// dst must not be longer than N·K.
+func (p *PackedW) Unpack(dst []float32) {
+	if len(dst) > p.n*p.k {
+		panic("simd: PackedW.Unpack: dst longer than N·K")
+	}
+	for i := range dst {
+		r, c := i/p.k, i%p.k
+		dst[i] = p.data[r/panelW*panelW*p.k+c*panelW+r%panelW]
+	}
 }
 
 // N is the number of output columns (rows of W).

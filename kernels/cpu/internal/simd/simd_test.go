@@ -450,3 +450,83 @@ func TestGemmIsOneFMAChain(t *testing.T) {
 		}
 	}
 }
+
+func TestVariants(t *testing.T) {
+	vs := Variants()
+	if len(vs) == 0 || vs[0].Name() != "generic" {
+		t.Fatalf("Variants() = %v, want the Go twins first", vs)
+	}
+	found := false
+	for _, v := range vs {
+		found = found || v.Name() == Best().Name()
+	}
+	if !found {
+		t.Fatalf("Best() = %s is not among Variants()", Best().Name())
+	}
+	r := rand.New(rand.NewPCG(19, 20))
+	x, w := randSlice(r, 9*40), PackW(randSlice(r, 20*40), 20, 40)
+	want := make([]float32, 9*20)
+	vs[0].Gemm(want, 20, x, 40, 9, w, nil, true, pool(1))
+	for _, v := range vs {
+		got := make([]float32, 9*20)
+		v.Gemm(got, 20, x, 40, 9, w, nil, true, pool(2))
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%s: Gemm[%d] = %g, generic %g", v.Name(), i, got[i], want[i])
+			}
+		}
+		g := make([]float32, 37)
+		v.GELU(g, x[:37])
+		if d := v.Dot(g, g); math.Abs(float64(d-vs[0].Dot(g, g))) > 1e-5*float64(d) {
+			t.Fatalf("%s: Dot = %g, generic %g", v.Name(), d, vs[0].Dot(g, g))
+		}
+		y := make([]float32, 37)
+		v.Axpy(0.5, g, y)
+		for i := range y {
+			if y[i] != 0.5*g[i] {
+				t.Fatalf("%s: Axpy[%d] = %g, want %g", v.Name(), i, y[i], 0.5*g[i])
+			}
+		}
+	}
+}
+
+// TestPackStrided checks Pack with a row stride and PackT from the transpose
+// against PackW, reusing one PackedW whose old contents must not leak into
+// the padding, and Unpack back to the matrix.
+func TestPackStrided(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	var p, q PackedW
+	for _, s := range [][2]int{{40, 33}, {17, 5}, {1, 1}, {33, 16}, {16, 40}} {
+		n, k := s[0], s[1]
+		w := randSlice(r, n*k)
+		want := PackW(w, n, k)
+		const ld = 50
+		strided := make([]float32, n*ld)
+		wt := make([]float32, k*ld)
+		for i := range n {
+			for c := range k {
+				strided[i*ld+c] = w[i*k+c]
+				wt[c*ld+i] = w[i*k+c]
+			}
+		}
+		p.Pack(strided, ld, n, k)
+		q.PackT(wt, ld, n, k)
+		for _, got := range []*PackedW{&p, &q} {
+			if got.N() != n || got.K() != k || len(got.data) != len(want.data) {
+				t.Fatalf("(%d,%d): packed as (%d,%d) with %d floats, want %d", n, k, got.N(), got.K(), len(got.data), len(want.data))
+			}
+			for i := range want.data {
+				if got.data[i] != want.data[i] {
+					t.Fatalf("(%d,%d): data[%d] = %v, want %v", n, k, i, got.data[i], want.data[i])
+				}
+			}
+		}
+		back := make([]float32, n*k)
+		p.Unpack(back)
+		for i := range w {
+			if back[i] != w[i] {
+				t.Fatalf("(%d,%d): Unpack [%d] = %v, want %v", n, k, i, back[i], w[i])
+			}
+		}
+	}
+}

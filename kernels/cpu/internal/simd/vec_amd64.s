@@ -228,3 +228,76 @@ axpyloop8:
 axpydone:
 	VZEROUPPER
 	RET
+
+// expConst: 88, -87, log2(e), -ln2 high part, -ln2 low part, the polynomial
+// (highest degree first), 1, and the exponent bias 127 (see exp.go).
+DATA expConst<>+0(SB)/4, $0x42b00000
+DATA expConst<>+4(SB)/4, $0xc2ae0000
+DATA expConst<>+8(SB)/4, $0x3fb8aa3b
+DATA expConst<>+12(SB)/4, $0xbf318000
+DATA expConst<>+16(SB)/4, $0x395e8083
+DATA expConst<>+20(SB)/4, $0x39506967
+DATA expConst<>+24(SB)/4, $0x3ab743ce
+DATA expConst<>+28(SB)/4, $0x3c088908
+DATA expConst<>+32(SB)/4, $0x3d2aa9c1
+DATA expConst<>+36(SB)/4, $0x3e2aaaaa
+DATA expConst<>+40(SB)/4, $0x3f000000
+DATA expConst<>+44(SB)/4, $0x3f800000
+DATA expConst<>+48(SB)/4, $127
+GLOBL expConst<>(SB), RODATA|NOPTR, $52
+
+// func expLanesAVX2(x *float32, n int, scale, neg float32, lanes *[8]float32)
+TEXT ·expLanesAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ lanes+24(FP), DI
+	VBROADCASTSS scale+16(FP), Y8
+	VBROADCASTSS neg+20(FP), Y9
+	VBROADCASTSS expConst<>+0(SB), Y10
+	VBROADCASTSS expConst<>+4(SB), Y11
+	VBROADCASTSS expConst<>+8(SB), Y12
+	VBROADCASTSS expConst<>+12(SB), Y13
+	VBROADCASTSS expConst<>+16(SB), Y14
+	VBROADCASTSS expConst<>+44(SB), Y15
+	VPBROADCASTD expConst<>+48(SB), Y2
+	VMOVUPS      (DI), Y1
+	XORQ         BX, BX
+
+exploop:
+	CMPQ BX, CX
+	JGE  expdone
+	VMOVUPS      (SI)(BX*4), Y0
+	VFMADD213PS  Y9, Y8, Y0        // t = scale·x + neg
+	VMINPS       Y10, Y0, Y0       // t < 88 ? t : 88
+	VMAXPS       Y11, Y0, Y0       // t > -87 ? t : -87
+	VMULPS       Y12, Y0, Y3
+	VROUNDPS     $0, Y3, Y3        // n = round(t·log2 e), ties to even
+	VMOVAPS      Y0, Y4
+	VFMADD231PS  Y13, Y3, Y4       // r = n·(-ln2 high) + t
+	VFMADD231PS  Y14, Y3, Y4       // r = n·(-ln2 low) + r
+	VBROADCASTSS expConst<>+20(SB), Y5
+	VBROADCASTSS expConst<>+24(SB), Y7
+	VFMADD213PS  Y7, Y4, Y5        // p = p·r + c
+	VBROADCASTSS expConst<>+28(SB), Y7
+	VFMADD213PS  Y7, Y4, Y5
+	VBROADCASTSS expConst<>+32(SB), Y7
+	VFMADD213PS  Y7, Y4, Y5
+	VBROADCASTSS expConst<>+36(SB), Y7
+	VFMADD213PS  Y7, Y4, Y5
+	VBROADCASTSS expConst<>+40(SB), Y7
+	VFMADD213PS  Y7, Y4, Y5
+	VFMADD213PS  Y15, Y4, Y5       // p·r + 1
+	VFMADD213PS  Y15, Y4, Y5       // p·r + 1
+	VCVTPS2DQ    Y3, Y6
+	VPADDD       Y2, Y6, Y6
+	VPSLLD       $23, Y6, Y6       // 2^n
+	VMULPS       Y6, Y5, Y5
+	VMOVUPS      Y5, (SI)(BX*4)
+	VADDPS       Y5, Y1, Y1
+	ADDQ         $8, BX
+	JMP          exploop
+
+expdone:
+	VMOVUPS Y1, (DI)
+	VZEROUPPER
+	RET
