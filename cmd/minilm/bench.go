@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/minilm-dev/minilm/engine"
 	"github.com/minilm-dev/minilm/kernels"
 	"github.com/minilm-dev/minilm/kernels/cpu"
+	"github.com/minilm-dev/minilm/kernels/metal"
 	"github.com/minilm-dev/minilm/replica"
 )
 
@@ -163,14 +163,8 @@ func runBench(ctx context.Context, std stdio, args []string) int {
 	var tgt benchTarget
 	if f.replicas <= 1 {
 		// The backend is wrapped to time each forward pass and count the
-		// token positions it computes. The engine builds cpu for auto on
-		// every platform today; on darwin auto is left to the engine, which
-		// may pick Metal, so the wrapper never forces the CPU where a GPU
-		// was meant.
-		metered := f.backend == "cpu" || (f.backend == "auto" && runtime.GOOS != "darwin")
-		if metered {
-			opts.NewBackend = newMeteredCPU
-		}
+		// token positions it computes.
+		opts.NewBackend = meteredBackendFor(f.backend)
 		m, err := engine.Load(ctx, f.model, opts)
 		if err != nil {
 			return exitWith(ctx, std, err)
@@ -178,8 +172,8 @@ func runBench(ctx context.Context, std stdio, args []string) int {
 		defer m.Close()
 		info := m.Info()
 		res.Settings = benchSettings(f, info, info.Backend, info.Threads)
-		res.Settings.Definitions = definitions(inProcessDefs(metered))
-		tgt = &inProcess{m: m, metered: metered}
+		res.Settings.Definitions = definitions(inProcessDefs)
+		tgt = &inProcess{m: m}
 	} else {
 		t, err := startReplicas(ctx, f, opts, std.err)
 		if err != nil {
@@ -187,7 +181,7 @@ func runBench(ctx context.Context, std stdio, args []string) int {
 		}
 		defer t.close(ctx)
 		w := t.sup.Metrics().Workers[0]
-		res.Settings = benchSettings(f, t.tok.Info(), w.Backend, w.Threads)
+		res.Settings = benchSettings(f, t.pool.Tokenizer().Info(), w.Backend, w.Threads)
 		res.Settings.Definitions = definitions(replicaDefs)
 		tgt = t
 	}
@@ -324,29 +318,15 @@ type benchTarget interface {
 }
 
 // inProcess scores on a model in this process.
-type inProcess struct {
-	m       *engine.Model
-	metered bool
-}
+type inProcess struct{ m *engine.Model }
 
 func (t *inProcess) Tokenize(p engine.Pair) (engine.Sequence, error) { return t.m.Tokenize(p) }
 
 func (t *inProcess) score(ctx context.Context, seqs []engine.Sequence, _ time.Duration) (stages, error) {
 	bm := &batchMeter{}
 	start := time.Now()
-	_, err := t.m.ScoreSequences(context.WithValue(ctx, meterKey{}, bm), seqs)
-	end := time.Now()
-	if err != nil {
+	if _, err := t.m.ScoreSequences(context.WithValue(ctx, meterKey{}, bm), seqs); err != nil {
 		return stages{}, err
-	}
-	if !t.metered {
-		// Without the wrapper only the call as a whole can be timed; the
-		// engine packs sequences without padding.
-		tokens := 0
-		for _, s := range seqs {
-			tokens += len(s.IDs)
-		}
-		return stages{inference: end.Sub(start), inferEnd: end, tokensComputed: tokens, worker: -1}, nil
 	}
 	if bm.passes == 0 {
 		return stages{}, fmt.Errorf("bench: the engine ran no forward pass through the metered backend for a batch of %d", len(seqs))
@@ -357,70 +337,38 @@ func (t *inProcess) score(ctx context.Context, seqs []engine.Sequence, _ time.Du
 
 // onReplicas tokenizes here and scores on the supervisor's workers.
 type onReplicas struct {
-	tok *engine.Model
-	sup *replica.Supervisor
+	pool *replica.Pool
+	sup  *replica.Supervisor
 
 	mu   sync.Mutex
 	keys map[time.Duration]bool
 }
 
-// startReplicas starts --replicas workers the way replica.NewPool does
-// (same worker command line, --threads split between them). The bench
-// drives the Supervisor itself rather than a Pool: it submits each batch
-// with ScoreTimed and finds the batch's BatchStats by its tokenization time.
+// startReplicas starts --replicas workers as `minilm score --replicas` does
+// (a replica.Pool). The bench drives the pool's Supervisor itself: it submits
+// each batch with ScoreTimed and finds the batch's BatchStats by its
+// tokenization time.
 func startReplicas(ctx context.Context, f *benchFlags, opts engine.Options, stderr io.Writer) (*onReplicas, error) {
-	local := opts
-	local.Backend = "cpu"
-	local.Threads = 1
-	local.MaxTokensPerBatch = 1 // tokenizes only; the engine raises it to the longest sequence
-	tok, err := engine.Load(ctx, f.model, local)
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("bench: find the minilm executable for the workers: %w", err)
+	}
+	pool, err := replica.NewPool(ctx, f.model, opts, replica.PoolConfig{
+		Config: replica.Config{Path: exe, Workers: f.replicas, Stderr: stderr},
+	})
 	if err != nil {
 		return nil, err
 	}
-	info := tok.Info()
-	id, err := replica.IdentifyModel(info.Dir)
-	if err == nil {
-		var exe string
-		if exe, err = os.Executable(); err != nil {
-			err = fmt.Errorf("bench: find the minilm executable for the workers: %w", err)
-		} else {
-			threads := opts.Threads
-			if threads <= 0 {
-				threads = runtime.NumCPU()
-			}
-			activation := "raw"
-			if info.Activation == engine.ActivationSigmoid {
-				activation = "sigmoid"
-			}
-			cfg := replica.Config{
-				Path: exe,
-				Args: []string{"worker", "--model", info.Dir, "--backend", f.backend, "--activation", activation,
-					"--threads", strconv.Itoa(max(1, threads/f.replicas))},
-				Workers: f.replicas,
-				Model:   id,
-				Stderr:  stderr,
-			}
-			if f.backend != "auto" {
-				cfg.Backend = f.backend
-			}
-			var sup *replica.Supervisor
-			if sup, err = replica.Start(ctx, cfg); err == nil {
-				return &onReplicas{tok: tok, sup: sup, keys: map[time.Duration]bool{}}, nil
-			}
-		}
-	}
-	tok.Close()
-	return nil, err
+	return &onReplicas{pool: pool, sup: pool.Supervisor(), keys: map[time.Duration]bool{}}, nil
 }
 
 func (t *onReplicas) close(ctx context.Context) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeGrace)
 	defer cancel()
-	t.sup.Close(cctx)
-	t.tok.Close()
+	t.pool.Close(cctx)
 }
 
-func (t *onReplicas) Tokenize(p engine.Pair) (engine.Sequence, error) { return t.tok.Tokenize(p) }
+func (t *onReplicas) Tokenize(p engine.Pair) (engine.Sequence, error) { return t.pool.Tokenize(p) }
 
 // score submits the batch with its tokenization time as the key that finds
 // its BatchStats in the supervisor's metrics: each key is made unique by
@@ -468,20 +416,29 @@ type batchMeter struct {
 }
 
 // meteredBackend times Run and counts the token positions of each pass from
-// its Embed op (one row per token position computed, padding included).
+// its Embed op (one row per token position computed, padding included). A
+// backend that reports its own device time per run (Metal: the command
+// buffer's GPU timestamps) is timed by that instead of the wall clock.
 type meteredBackend struct{ kernels.Backend }
+
+// deviceTimer is met by backends that time their runs on the device.
+type deviceTimer interface{ LastRunTime() time.Duration }
 
 func (b meteredBackend) Run(ctx context.Context, ops ...kernels.Op) error {
 	start := time.Now()
 	err := b.Backend.Run(ctx, ops...)
 	end := time.Now()
 	if bm, ok := ctx.Value(meterKey{}).(*batchMeter); ok {
+		busy := end.Sub(start)
+		if dt, ok := b.Backend.(deviceTimer); ok {
+			busy = dt.LastRunTime()
+		}
 		if bm.passes == 0 {
 			bm.first = start
 		}
 		bm.passes++
 		bm.last = end
-		bm.busy += end.Sub(start)
+		bm.busy += busy
 		for _, op := range ops {
 			if e, ok := op.(kernels.Embed); ok {
 				bm.tokens += len(e.IDs)
@@ -491,22 +448,38 @@ func (b meteredBackend) Run(ctx context.Context, ops ...kernels.Op) error {
 	return err
 }
 
-// meteredHost keeps the CPU backend's zero-copy weight wrapping.
+// meteredHost keeps a backend's zero-copy wrapping of host memory.
 type meteredHost struct {
 	meteredBackend
 	kernels.HostWrapper
 }
 
-func newMeteredCPU(threads int) (kernels.Backend, error) {
-	be, err := cpu.New(threads)
-	if err != nil {
-		return nil, fmt.Errorf("bench: cpu backend: %w", err)
+// meteredBackendFor builds the backend engine.Load would build for name
+// (auto: Metal where it is available, else the CPU), wrapped.
+func meteredBackendFor(name string) func(threads int) (kernels.Backend, error) {
+	return func(threads int) (kernels.Backend, error) {
+		var be kernels.Backend
+		if name == "auto" || name == "metal" {
+			gpu, err := metal.New()
+			switch {
+			case err == nil:
+				be = gpu
+			case name == "metal":
+				return nil, fmt.Errorf("bench: metal backend: %w", err)
+			}
+		}
+		if be == nil {
+			c, err := cpu.New(threads)
+			if err != nil {
+				return nil, fmt.Errorf("bench: cpu backend: %w", err)
+			}
+			be = c
+		}
+		if hw, ok := be.(kernels.HostWrapper); ok {
+			return meteredHost{meteredBackend{be}, hw}, nil
+		}
+		return meteredBackend{be}, nil
 	}
-	var b kernels.Backend = be
-	if hw, ok := b.(kernels.HostWrapper); ok {
-		return meteredHost{meteredBackend{b}, hw}, nil
-	}
-	return meteredBackend{b}, nil
 }
 
 // stopRule ends a phase: after pairs pairs in all, after batchesPerClient
@@ -670,20 +643,11 @@ func definitions(specific map[string]string) map[string]string {
 	return d
 }
 
-func inProcessDefs(metered bool) map[string]string {
-	if !metered {
-		return map[string]string{
-			"queue wait":    "not separable on this backend: 0.",
-			"inference":     "the whole ScoreSequences call (the backend could not be instrumented).",
-			"padding waste": "not measured on this backend: token positions computed are taken as the real tokens (the engine packs batches).",
-		}
-	}
-	return map[string]string{
-		"queue wait":         "from the ScoreSequences call to the start of the batch's first forward pass (waiting for other clients' passes on the one model).",
-		"inference":          "sum of the backend's Run time over the batch's forward passes (the backend is wrapped to time them).",
-		"padding waste":      "1 − real tokens / token positions the forward passes computed, counted from each pass's embedding op; 0 when batches are packed.",
-		"device utilization": "sum of the forward passes' time / wall time, one model in this process (CPU backend: the share of time the model's threads were computing).",
-	}
+var inProcessDefs = map[string]string{
+	"queue wait":         "from the ScoreSequences call to the start of the batch's first forward pass (waiting for other clients' passes on the one model).",
+	"inference":          "sum over the batch's forward passes of the backend's device time when it reports one (Metal: the command buffer's GPU timestamps), else of the wall time of its Run (CPU). The backend is wrapped to measure this.",
+	"padding waste":      "1 − real tokens / token positions the forward passes computed, counted from each pass's embedding op; 0 when batches are packed.",
+	"device utilization": "sum of the forward passes' time / wall time, one model in this process (CPU backend: the share of time the model's threads were computing).",
 }
 
 var replicaDefs = map[string]string{
