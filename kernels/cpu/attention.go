@@ -3,6 +3,7 @@ package cpu
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/minilm-dev/minilm/kernels"
 	"github.com/minilm-dev/minilm/kernels/cpu/internal/simd"
@@ -16,13 +17,15 @@ import (
 //	  p = softmax(s)                          (max-subtracted)
 //	  Out[i,h·HD+d] = Σ_j p[j]·V[j,h,d]
 //
-// A task is one (sequence, head). It packs the head's K (L,HD) and Vᵀ (HD,L)
-// as GEMM weights, then for each block of qb queries computes the (qb,L)
-// scores with one GEMM against K, the softmax in place, and the outputs with
-// one GEMM against Vᵀ written straight into Out: no more than one block of
-// scores per worker ever exists. Every value depends only on its own
-// sequence, and the GEMMs' sums do not depend on the block (see package
-// simd), so a sequence gets the same bits alone or in any batch.
+// A task is one sequence, longest first (so that a long one does not finish
+// alone at the end): its rows of QKV are brought into cache once and serve
+// all its heads. For each head it packs K (L,HD) and Vᵀ (HD,L) as GEMM
+// weights, then for each block of qb queries computes the (qb,L) scores with
+// one GEMM against K, the softmax in place, and the outputs with one GEMM
+// against Vᵀ written straight into Out: no more than one block of scores per
+// worker ever exists. Every value depends only on its own sequence, and the
+// GEMMs' sums do not depend on the block (see package simd), so a sequence
+// gets the same bits alone or in any batch, in any task order.
 const qb = 64 // queries per block of scores
 
 // attnScratch is one worker's attention storage, reused across calls.
@@ -67,13 +70,23 @@ func (be *Backend) attention(op kernels.Attention) error {
 			a.s = make([]float32, qb*maxL)
 		}
 	}
-	be.pool.parallel(nb*nh, func(worker, task int) {
-		b, head := task/nh, task%nh
+	order := be.seqOrder[:0]
+	for b := range nb {
+		order = append(order, int32(b))
+	}
+	slices.SortStableFunc(order, func(a, b int32) int {
+		return int(seqs[b+1]-seqs[b]) - int(seqs[a+1]-seqs[a])
+	})
+	be.seqOrder = order
+	be.pool.parallel(nb, func(worker, task int) {
+		b := order[task]
 		lo, hi := int(seqs[b]), int(seqs[b+1])
 		if lo == hi {
 			return
 		}
-		be.attentionHead(&be.attn[worker], out[lo*h+head*hd:], qkv[lo*3*h+head*hd:], hi-lo, h, hd, op.Scale)
+		for head := range nh {
+			be.attentionHead(&be.attn[worker], out[lo*h+head*hd:], qkv[lo*3*h+head*hd:], hi-lo, h, hd, op.Scale)
+		}
 	})
 	return nil
 }
@@ -107,17 +120,14 @@ func (be *Backend) attentionHead(a *attnScratch, out, qkv []float32, l, h, hd in
 // exp(scale·s[j] - m), m the largest scale·s[j], and returns the sum of those,
 // by which the caller divides.
 func (be *Backend) softmaxRow(s []float32, scale float32) float32 {
-	lo, hi := s[0], s[0]
-	for _, v := range s[1:] {
-		if v > hi {
-			hi = v
+	var m float32
+	if scale >= 0 {
+		m = scale * be.simd.Max(s)
+	} else { // the largest scale·s[j] is at the smallest s[j]
+		lo := s[0]
+		for _, v := range s[1:] {
+			lo = min(lo, v)
 		}
-		if v < lo {
-			lo = v
-		}
-	}
-	m := scale * hi
-	if scale < 0 {
 		m = scale * lo
 	}
 	return be.simd.ExpSum(s, scale, m)

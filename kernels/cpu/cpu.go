@@ -17,10 +17,12 @@ var (
 // Backend runs ops on the CPU with a fixed pool of worker goroutines. It is
 // not safe for concurrent use (see kernels.Backend); Close stops the workers.
 type Backend struct {
-	pool   *pool
-	simd   simd.Variant
-	attn   []attnScratch // per worker, grown by the calling goroutine only
-	closed bool
+	pool *pool
+	simd simd.Variant
+	attn []attnScratch // per worker, grown by the calling goroutine only
+	// seqOrder is the attention's task order, reused by every call.
+	seqOrder []int32
+	closed   bool
 }
 
 // buf is a Buf made by Alloc, or by Wrap (readOnly: it may be memory-mapped

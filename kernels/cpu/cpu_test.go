@@ -43,41 +43,44 @@ func BenchmarkOps(b *testing.B) {
 
 // BenchmarkMatMul times the model's four GEMMs for a batch of 5568 tokens
 // (64 pairs of 87 tokens, the bench set's mean), with their bias and, for the
-// FFN up-projection, the fused GELU, on runtime.NumCPU() threads.
+// FFN up-projection, the fused GELU, on 1 and 2 threads, in GFLOP/s
+// (2·M·N·K per op). The single-core ceiling is simd's BenchmarkKernelPeak;
+// run both side by side:
+//
+//	go test -run '^$' -bench 'MatMul|KernelPeak' ./kernels/cpu/ ./kernels/cpu/internal/simd/
 func BenchmarkMatMul(b *testing.B) {
 	const m = 5568
-	be := newBackend(b, 0)
-	for _, s := range []struct {
-		n, k int
-		act  bool
-	}{{1152, 384, false}, {384, 384, false}, {1536, 384, true}, {384, 1536, false}} {
-		name := fmt.Sprintf("cpu/M=%d,N=%d,K=%d,bias", m, s.n, s.k)
-		if s.act {
-			name += ",gelu"
-		}
-		b.Run(name, func(b *testing.B) {
-			r := rand.New(rand.NewPCG(1, 1))
-			x, _ := be.Alloc(m * s.k)
-			out, _ := be.Alloc(m * s.n)
-			bias, _ := be.Alloc(s.n)
-			w, err := be.Weight(randSlice(r, s.n*s.k, 1), s.n, s.k)
-			if err != nil {
-				b.Fatal(err)
+	for _, threads := range []int{1, 2} {
+		be := newBackend(b, threads)
+		for _, s := range []struct {
+			n, k int
+			act  bool
+		}{{1152, 384, false}, {384, 384, false}, {1536, 384, true}, {384, 1536, false}} {
+			name := fmt.Sprintf("threads=%d/M=%d,K=%d,N=%d,bias", threads, m, s.k, s.n)
+			if s.act {
+				name += ",gelu"
 			}
-			if err := be.Upload(x, randSlice(r, m*s.k, 1)); err != nil {
-				b.Fatal(err)
-			}
-			op := kernels.MatMul{Out: out, X: x, W: w, Bias: bias, M: m, N: s.n, K: s.k, GELU: s.act}
-			b.SetBytes(4 * int64(m*s.k+s.n*s.k+m*s.n))
-			runs := 0
-			for b.Loop() {
-				if err := be.Run(context.Background(), op); err != nil {
+			b.Run(name, func(b *testing.B) {
+				r := rand.New(rand.NewPCG(1, 1))
+				x, _ := be.Alloc(m * s.k)
+				out, _ := be.Alloc(m * s.n)
+				bias, _ := be.Alloc(s.n)
+				w, err := be.Weight(randSlice(r, s.n*s.k, 1), s.n, s.k)
+				if err != nil {
 					b.Fatal(err)
 				}
-				runs++
-			}
-			b.ReportMetric(2*float64(m*s.n*s.k)*float64(runs)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
+				if err := be.Upload(x, randSlice(r, m*s.k, 1)); err != nil {
+					b.Fatal(err)
+				}
+				op := kernels.MatMul{Out: out, X: x, W: w, Bias: bias, M: m, N: s.n, K: s.k, GELU: s.act}
+				for b.Loop() {
+					if err := be.Run(context.Background(), op); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(2*float64(m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/minilm-dev/minilm/kernels"
+	"github.com/minilm-dev/minilm/kernels/cpu/internal/simd"
 )
 
 // layerNorm: X, Res and Out are (Rows,Cols); Gamma and Beta are (Cols).
@@ -53,56 +54,48 @@ func (be *Backend) layerNorm(op kernels.LayerNorm) error {
 			if res != nil {
 				rr = res[row : row+cols]
 			}
-			layerNormRow(out[row:row+cols], x[row:row+cols], rr, gamma[:cols], beta[:cols], float64(op.Eps))
+			layerNormRow(be.simd, out[row:row+cols], x[row:row+cols], rr, gamma[:cols], beta[:cols], float64(op.Eps))
 		}
 	})
 	return nil
 }
 
 // layerNormRow: out, x, gamma, beta are (Cols); res is (Cols) or nil; out
-// may be x or res. y = x + res is formed in float32 in out; its mean and
-// mean squared deviation are summed in float64 (four chains, so the adds
-// overlap), which makes cancellation in the variance harmless; the affine
-// step is float32.
-func layerNormRow(out, x, res, gamma, beta []float32, eps float64) {
+// may be x or res. y = x + res is formed in out (a vector add: Axpy with
+// alpha 1 rounds x + res once); its mean is summed in float64 (four chains,
+// so the adds overlap); the deviations d = y - mean are formed in place and
+// their squares summed by a vector dot product (a float32 sum of squares
+// loses nothing that matters: no cancellation is left once the mean is
+// off); the affine step is float32.
+func layerNormRow(v simd.Variant, out, x, res, gamma, beta []float32, eps float64) {
 	n := len(out)
 	x, gamma, beta = x[:n], gamma[:n], beta[:n]
-	if res != nil {
-		res = res[:n]
-		for c := range out {
-			out[c] = x[c] + res[c]
-		}
-	} else {
+	switch {
+	case res == nil:
 		copy(out, x)
+	case &out[0] == &res[0]:
+		v.Axpy(1, x, out)
+	default:
+		copy(out, x)
+		v.Axpy(1, res[:n], out)
 	}
-	y := out
 	var s0, s1, s2, s3 float64
 	c := 0
 	for ; c+4 <= n; c += 4 {
-		s0 += float64(y[c])
-		s1 += float64(y[c+1])
-		s2 += float64(y[c+2])
-		s3 += float64(y[c+3])
+		s0 += float64(out[c])
+		s1 += float64(out[c+1])
+		s2 += float64(out[c+2])
+		s3 += float64(out[c+3])
 	}
 	for ; c < n; c++ {
-		s0 += float64(y[c])
+		s0 += float64(out[c])
 	}
-	mean := (s0 + s1 + s2 + s3) / float64(n)
-	s0, s1, s2, s3 = 0, 0, 0, 0
-	for c = 0; c+4 <= n; c += 4 {
-		d0, d1, d2, d3 := float64(y[c])-mean, float64(y[c+1])-mean, float64(y[c+2])-mean, float64(y[c+3])-mean
-		s0 += d0 * d0
-		s1 += d1 * d1
-		s2 += d2 * d2
-		s3 += d3 * d3
+	m := float32((s0 + s1 + s2 + s3) / float64(n))
+	for c := range out {
+		out[c] -= m
 	}
-	for ; c < n; c++ {
-		d := float64(y[c]) - mean
-		s0 += d * d
-	}
-	inv := float32(1 / math.Sqrt((s0+s1+s2+s3)/float64(n)+eps))
-	m := float32(mean)
-	for c, v := range y {
-		out[c] = (v-m)*inv*gamma[c] + beta[c]
+	inv := float32(1 / math.Sqrt(float64(v.Dot(out, out))/float64(n)+eps))
+	for c, d := range out {
+		out[c] = d*inv*gamma[c] + beta[c]
 	}
 }

@@ -60,3 +60,30 @@ func expLanesGeneric(x []float32, scale, neg float32, lanes *[8]float32) {
 func laneSum(l *[8]float32) float32 {
 	return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))
 }
+
+// maxLanesGeneric is the twin of the max kernels: lanes[i%8] becomes
+// x[i] when x[i] > lanes[i%8] (VMAXPS's rule: a NaN x[i] is skipped).
+func maxLanesGeneric(x []float32, lanes *[8]float32) {
+	for i, v := range x {
+		if v > lanes[i%8] {
+			lanes[i%8] = v
+		}
+	}
+}
+
+// laneMax is the largest lane, by the same rule.
+func laneMax(l *[8]float32) float32 {
+	m := l[0]
+	for _, v := range l[1:] {
+		if v > m {
+			m = v
+		}
+	}
+	return m
+}
+
+// negInf8 starts a max.
+var negInf8 = [8]float32{
+	float32(math.Inf(-1)), float32(math.Inf(-1)), float32(math.Inf(-1)), float32(math.Inf(-1)),
+	float32(math.Inf(-1)), float32(math.Inf(-1)), float32(math.Inf(-1)), float32(math.Inf(-1)),
+}

@@ -94,3 +94,28 @@ func TestExpSumDefinition(t *testing.T) {
 		t.Fatalf("sum %v, want %v", sum, want)
 	}
 }
+
+// TestMaxVariants checks every variant of Max against the Go twin and
+// against a plain loop, at lengths straddling the 8-lane vector.
+func TestMaxVariants(t *testing.T) {
+	r := rand.New(rand.NewPCG(27, 28))
+	for _, n := range []int{0, 1, 7, 8, 9, 16, 17, 100} {
+		x := make([]float32, n)
+		want := float32(math.Inf(-1))
+		for i := range x {
+			x[i] = float32(r.NormFloat64() * 100)
+			want = max(want, x[i])
+		}
+		for _, v := range Variants() {
+			if got := v.Max(x); got != want {
+				t.Fatalf("%s n=%d: Max = %v, want %v", v.Name(), n, got, want)
+			}
+		}
+	}
+	nan := []float32{1, float32(math.NaN()), 3, 2, 0, 0, 0, 0, float32(math.NaN())}
+	for _, v := range Variants() {
+		if got := v.Max(nan); got != 3 {
+			t.Errorf("%s: Max skips NaNs: got %v, want 3", v.Name(), got)
+		}
+	}
+}

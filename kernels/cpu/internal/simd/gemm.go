@@ -92,6 +92,13 @@ func Axpy(alpha float32, x, y []float32) { best().axpy(alpha, x, y) }
 // that range. Every variant returns the same bits.
 func (v Variant) ExpSum(x []float32, scale, sub float32) float32 { return v.im.expSum(x, scale, sub) }
 
+// Max returns the largest x[i] (NaNs are skipped; -Inf for an empty x). It is
+// exact, so every variant returns the same value.
+func (v Variant) Max(x []float32) float32 { return v.im.max(x) }
+
+// Max is Best().Max.
+func Max(x []float32) float32 { return best().max(x) }
+
 // ExpSum is Best().ExpSum.
 func ExpSum(x []float32, scale, sub float32) float32 { return best().expSum(x, scale, sub) }
 
@@ -143,13 +150,14 @@ func (im impl) gemm(out []float32, ldo int, x []float32, ldx int, m int, w *Pack
 		}
 		return
 	}
-	p := im.plan(m, n, k)
 	if par == nil {
+		p := im.plan(m, n, k) // stays on the stack: no closure takes it
 		for task := range p.mBlocks * p.nBlks {
 			im.gemmTask(&p, task, out, ldo, x, ldx, w, bias, gelu)
 		}
 		return
 	}
+	p := im.plan(m, n, k)
 	par(p.mBlocks*p.nBlks, func(task int) {
 		im.gemmTask(&p, task, out, ldo, x, ldx, w, bias, gelu)
 	})
@@ -193,7 +201,10 @@ func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float
 			full = m0
 		}
 		for kb := 0; kb < p.k; kb += kBlock {
-			im.setK(&t, p, w, n0, kb, b)
+			setK(&t, p, w, n0, kb)
+			if kb+t.k == p.k {
+				t.bias = b
+			}
 			for r0 := m0; r0 < full; r0 += mr {
 				for i := range t.x {
 					t.x[i] = &x[r0*ldx+i*ldx+kb]
@@ -205,7 +216,10 @@ func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float
 		for r0 := full; r0 < m1; r0 += mr {
 			mv := min(mr, m1-r0)
 			for kb := 0; kb < p.k; kb += kBlock {
-				im.setK(&t, p, w, n0, kb, b)
+				setK(&t, p, w, n0, kb)
+				if kb+t.k == p.k {
+					t.bias = b
+				}
 				for i := range t.x {
 					t.x[i] = &x[(r0+min(i, mv-1))*ldx+kb]
 				}
@@ -229,14 +243,12 @@ func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float
 	}
 }
 
-// setK points t at K block kb of column group n0 (bias b, added after the
-// last K block).
-func (im impl) setK(t *tileArgs, p *gemmPlan, w *PackedW, n0, kb int, b *float32) {
+// setK points t at K block kb of column group n0, without the bias (which
+// only the last K block adds; the caller sets it, so that an edge tile's
+// padded bias can stay on the stack).
+func setK(t *tileArgs, p *gemmPlan, w *PackedW, n0, kb int) {
 	t.k = min(kBlock, p.k-kb)
 	t.w = &w.data[n0*p.k+kb*panelW]
 	t.accum = min(kb, 1)
 	t.bias = nil
-	if kb+t.k == p.k {
-		t.bias = b
-	}
 }

@@ -82,6 +82,11 @@ func axpyAVX2(alpha float32, x, y *float32, n int)
 //go:noescape
 func expLanesAVX2(x *float32, n int, scale, neg float32, lanes *[8]float32)
 
+// maxLanesAVX2 is maxLanesGeneric(x[:n], lanes); n is a multiple of 8.
+//
+//go:noescape
+func maxLanesAVX2(x *float32, n int, lanes *[8]float32)
+
 func (im impl) kernel(t *tileArgs) {
 	switch im.kind {
 	case kindAVX512:
@@ -152,4 +157,16 @@ func (im impl) expSum(x []float32, scale, sub float32) float32 {
 		}
 	}
 	return laneSum(&lanes)
+}
+
+func (im impl) max(x []float32) float32 {
+	lanes := negInf8
+	n := 0
+	if im.kind != kindGeneric {
+		if n = len(x) &^ 7; n > 0 {
+			maxLanesAVX2(&x[0], n, &lanes)
+		}
+	}
+	maxLanesGeneric(x[n:], &lanes) // i%8 is the same lane: n is a multiple of 8
+	return laneMax(&lanes)
 }

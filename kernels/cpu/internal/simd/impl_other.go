@@ -22,3 +22,9 @@ func (im impl) expSum(x []float32, scale, sub float32) float32 {
 	expLanesGeneric(x, scale, -sub, &lanes)
 	return laneSum(&lanes)
 }
+
+func (im impl) max(x []float32) float32 {
+	lanes := negInf8
+	maxLanesGeneric(x, &lanes)
+	return laneMax(&lanes)
+}

@@ -34,11 +34,20 @@ func (p *PackedW) Pack(w []float32, ldw, n, k int) {
 		panic("simd: PackedW.Pack: w too short for (n,k) with stride ldw, or negative dimension")
 	}
 	p.reset(n, k)
-	for r := 0; r < n; r++ {
-		panel := p.data[r/panelW*panelW*k:]
-		j := r % panelW
-		for c, v := range w[r*ldw : r*ldw+k] {
-			panel[c*panelW+j] = v
+	// A panel at a time, writing it in order: its 16 source rows stay in L1
+	// while every k gathers one value from each.
+	var rows [panelW][]float32
+	for r0 := 0; r0 < n; r0 += panelW {
+		nv := min(panelW, n-r0)
+		for j := range nv {
+			rows[j] = w[(r0+j)*ldw : (r0+j)*ldw+k]
+		}
+		panel := p.data[r0*k : r0*k+panelW*k]
+		for c := 0; c < k; c++ {
+			dst := panel[c*panelW : c*panelW+panelW]
+			for j, row := range rows[:nv] {
+				dst[j] = row[c]
+			}
 		}
 	}
 }
@@ -51,24 +60,29 @@ func (p *PackedW) PackT(wt []float32, ldwt, n, k int) {
 		panic("simd: PackedW.PackT: wt too short for (k,n) with stride ldwt, or negative dimension")
 	}
 	p.reset(n, k)
-	// Rows of wt are rows of a panel: copy them 16 columns at a time.
+	// Rows of wt are rows of a panel: copy them 16 columns at a time, whole
+	// pieces as one array assignment (a block move, not a memmove call).
 	for c := 0; c < k; c++ {
 		row := wt[c*ldwt : c*ldwt+n]
-		for r0 := 0; r0 < n; r0 += panelW {
-			copy(p.data[r0*k+c*panelW:r0*k+c*panelW+panelW], row[r0:min(n, r0+panelW)])
+		r0 := 0
+		for ; r0+panelW <= n; r0 += panelW {
+			*(*[panelW]float32)(p.data[r0*k+c*panelW:]) = [panelW]float32(row[r0:])
+		}
+		if r0 < n {
+			copy(p.data[r0*k+c*panelW:], row[r0:])
 		}
 	}
 }
 
-// reset sizes p for (n,k), zeroing the storage (the padding columns must
-// read as 0).
+// reset sizes p for (n,k) and zeroes the panels that hold padding columns
+// (rows of W past n must read as 0); Pack and PackT overwrite the rest.
 func (p *PackedW) reset(n, k int) {
 	size := (n + 2*panelW - 1) / (2 * panelW) * 2 * panelW * k
 	if cap(p.data) < size {
-		p.data = make([]float32, size)
+		p.data = make([]float32, size, max(size, 2*cap(p.data))) // grow geometrically when reused
 	} else {
 		p.data = p.data[:size]
-		clear(p.data)
+		clear(p.data[n/panelW*panelW*k:])
 	}
 	p.n, p.k = n, k
 }

@@ -301,3 +301,24 @@ expdone:
 	VMOVUPS Y1, (DI)
 	VZEROUPPER
 	RET
+
+// func maxLanesAVX2(x *float32, n int, lanes *[8]float32)
+TEXT ·maxLanesAVX2(SB), NOSPLIT, $0-24
+	MOVQ    x+0(FP), SI
+	MOVQ    n+8(FP), CX
+	MOVQ    lanes+16(FP), DI
+	VMOVUPS (DI), Y0
+	XORQ    BX, BX
+
+maxloop:
+	CMPQ    BX, CX
+	JGE     maxdone
+	VMOVUPS (SI)(BX*4), Y1
+	VMAXPS  Y0, Y1, Y0             // x > lane ? x : lane
+	ADDQ    $8, BX
+	JMP     maxloop
+
+maxdone:
+	VMOVUPS Y0, (DI)
+	VZEROUPPER
+	RET
