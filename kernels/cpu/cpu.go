@@ -77,9 +77,12 @@ func (be *Backend) Wrap(host []float32) (kernels.Buf, error) {
 
 // Upload implements kernels.Backend.
 func (be *Backend) Upload(dst kernels.Buf, src []float32) error {
-	d, err := be.data("upload dst", dst)
+	if be.closed {
+		return errClosed
+	}
+	d, err := be.data(dst)
 	if err != nil {
-		return err
+		return fmt.Errorf("cpu: upload dst: %w", err)
 	}
 	if b, ok := dst.(*buf); ok && b.readOnly {
 		return errors.New("cpu: upload into a buffer made by Wrap (read-only host memory)")
@@ -93,16 +96,19 @@ func (be *Backend) Upload(dst kernels.Buf, src []float32) error {
 
 // Download implements kernels.Backend.
 func (be *Backend) Download(dst []float32, src kernels.Buf) error {
-	if w, ok := src.(*weight); ok && w.owner == be && !be.closed {
+	if be.closed {
+		return errClosed
+	}
+	if w, ok := src.(*weight); ok && w != nil && w.owner == be {
 		if len(dst) > w.Len() {
 			return fmt.Errorf("cpu: download %d floats from a weight of %d", len(dst), w.Len())
 		}
 		w.w.Unpack(dst)
 		return nil
 	}
-	s, err := be.data("download src", src)
+	s, err := be.data(src)
 	if err != nil {
-		return err
+		return fmt.Errorf("cpu: download src: %w", err)
 	}
 	if len(dst) > len(s) {
 		return fmt.Errorf("cpu: download %d floats from a buffer of %d", len(dst), len(s))
@@ -122,22 +128,52 @@ func (be *Backend) Close() error {
 
 var errClosed = errors.New("cpu: backend is closed")
 
-// data returns the storage of a Buf made by this backend's Alloc.
-func (be *Backend) data(what string, b kernels.Buf) ([]float32, error) {
+// data returns the storage of a Buf made by this backend's Alloc or Wrap.
+func (be *Backend) data(b kernels.Buf) ([]float32, error) {
 	if be.closed {
 		return nil, errClosed
 	}
 	switch b := b.(type) {
 	case *buf:
-		if b.owner == be {
+		if b != nil && b.owner == be {
 			return b.data, nil
 		}
 	case *weight:
-		if b.owner == be {
-			return nil, fmt.Errorf("cpu: %s: a weight made by Weight can only be MatMul.W", what)
+		if b != nil && b.owner == be {
+			return nil, errors.New("a weight made by Weight can only be MatMul.W")
 		}
 	case nil:
-		return nil, fmt.Errorf("cpu: %s: nil buffer", what)
+		return nil, errors.New("nil buffer")
 	}
-	return nil, fmt.Errorf("cpu: %s: buffer %T not made by this backend", what, b)
+	return nil, fmt.Errorf("buffer %T not made by this backend", b)
+}
+
+// operands answers kernels.Check about this backend's buffers.
+type operands struct{ be *Backend }
+
+func (o operands) Size(b kernels.Buf, write bool) (int, error) {
+	d, err := o.be.data(b)
+	if err != nil {
+		return 0, err
+	}
+	if write && b.(*buf).readOnly {
+		return 0, errors.New("a buffer made by Wrap (read-only host memory) cannot be written")
+	}
+	return len(d), nil
+}
+
+func (o operands) WeightDims(b kernels.Buf) (n, k int, err error) {
+	if w, ok := b.(*weight); ok && w != nil && w.owner == o.be {
+		return w.w.N(), w.w.K(), nil
+	}
+	return 0, 0, fmt.Errorf("%T is not a weight made by this backend's Weight", b)
+}
+
+// f32 is the storage of a Buf that kernels.Check accepted (nil for an
+// absent optional one).
+func f32(b kernels.Buf) []float32 {
+	if b == nil {
+		return nil
+	}
+	return b.(*buf).data
 }

@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
@@ -130,5 +131,17 @@ func TestWrap(t *testing.T) {
 	}
 	if err := be.Upload(w, []float32{0}); err == nil {
 		t.Fatal("Upload into a wrapped buffer succeeded")
+	}
+	// An op may read a wrapped buffer but not write it: it may be a
+	// read-only mapping, where the write would fault.
+	x, err := be.Alloc(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := be.Run(context.Background(), kernels.GELU{Out: x, X: w, N: 3}); err != nil {
+		t.Errorf("GELU reading a wrapped buffer: %v", err)
+	}
+	if err := be.Run(context.Background(), kernels.GELU{Out: w, X: x, N: 3}); !errors.Is(err, kernels.ErrInvalidOp) {
+		t.Errorf("GELU writing a wrapped buffer: err = %v, want kernels.ErrInvalidOp", err)
 	}
 }

@@ -1,7 +1,6 @@
 package cpu
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/minilm-dev/minilm/kernels"
@@ -16,36 +15,9 @@ import (
 // Rows are split across workers. Out may alias X or Res: each element is
 // written only after the row's statistics are known and after its own inputs
 // are read.
-func (be *Backend) layerNorm(op kernels.LayerNorm) error {
+func (be *Backend) layerNorm(op kernels.LayerNorm) {
 	rows, cols := op.Rows, op.Cols
-	if rows < 0 || cols <= 0 {
-		return fmt.Errorf("LayerNorm: Rows = %d, Cols = %d, want Rows ≥ 0, Cols > 0", rows, cols)
-	}
-	if !(op.Eps >= 0) || math.IsInf(float64(op.Eps), 0) {
-		return fmt.Errorf("LayerNorm.Eps = %v, want finite and ≥ 0", op.Eps)
-	}
-	out, err := be.need("LayerNorm", "Out", op.Out, rows*cols)
-	if err != nil {
-		return err
-	}
-	x, err := be.need("LayerNorm", "X", op.X, rows*cols)
-	if err != nil {
-		return err
-	}
-	var res []float32
-	if op.Res != nil {
-		if res, err = be.need("LayerNorm", "Res", op.Res, rows*cols); err != nil {
-			return err
-		}
-	}
-	gamma, err := be.need("LayerNorm", "Gamma", op.Gamma, cols)
-	if err != nil {
-		return err
-	}
-	beta, err := be.need("LayerNorm", "Beta", op.Beta, cols)
-	if err != nil {
-		return err
-	}
+	out, x, res, gamma, beta := f32(op.Out), f32(op.X), f32(op.Res), f32(op.Gamma), f32(op.Beta)
 	grain := max(1, 4096/cols) // rows per task
 	be.pool.parallel(chunks(rows, grain), func(_, task int) {
 		for r := task * grain; r < min(rows, (task+1)*grain); r++ {
@@ -57,7 +29,6 @@ func (be *Backend) layerNorm(op kernels.LayerNorm) error {
 			layerNormRow(be.simd, out[row:row+cols], x[row:row+cols], rr, gamma[:cols], beta[:cols], float64(op.Eps))
 		}
 	})
-	return nil
 }
 
 // layerNormRow: out, x, gamma, beta are (Cols); res is (Cols) or nil; out

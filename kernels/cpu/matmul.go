@@ -36,35 +36,8 @@ func (be *Backend) Weight(src []float32, n, k int) (kernels.Buf, error) {
 	return &weight{owner: be, w: simd.PackW(src, n, k)}, nil
 }
 
-func (be *Backend) matMul(op kernels.MatMul) error {
+func (be *Backend) matMul(op kernels.MatMul) {
 	m, n, k := op.M, op.N, op.K
-	if m < 0 || n <= 0 || k <= 0 {
-		return fmt.Errorf("MatMul: M = %d, N = %d, K = %d, want M ≥ 0, N > 0, K > 0", m, n, k)
-	}
-	w, ok := op.W.(*weight)
-	if !ok || w.owner != be {
-		return fmt.Errorf("MatMul.W is %T, want a buffer made by this backend's Weight", op.W)
-	}
-	if w.w.N() != n || w.w.K() != k {
-		return fmt.Errorf("MatMul.W is [%d,%d], want [N,K] = [%d,%d]", w.w.N(), w.w.K(), n, k)
-	}
-	if op.Out == op.X {
-		return fmt.Errorf("MatMul.Out aliases X")
-	}
-	out, err := be.need("MatMul", "Out", op.Out, m*n)
-	if err != nil {
-		return err
-	}
-	x, err := be.need("MatMul", "X", op.X, m*k)
-	if err != nil {
-		return err
-	}
-	var bias []float32
-	if op.Bias != nil {
-		if bias, err = be.need("MatMul", "Bias", op.Bias, n); err != nil {
-			return err
-		}
-	}
+	out, x, w, bias := f32(op.Out), f32(op.X), op.W.(*weight), f32(op.Bias)
 	be.simd.Gemm(out, n, x, k, m, w.w, bias, op.GELU, be.pool.tasks)
-	return nil
 }
