@@ -5,7 +5,11 @@
 // query/passage pairs through a pipeline (read → tokenize → batch → score →
 // write in input order) with memory independent of the input's length, and
 // writes each record back with its score. `minilm rerank` sorts a list of
-// documents for one query; `minilm info` describes a model.
+// documents for one query; `minilm info` describes a model; `minilm tokenize`
+// shows what the model sees; `minilm download` fills the Hugging Face cache;
+// `minilm bench` measures latency and throughput the way the Python baseline
+// reported them. The hidden `minilm worker` is the process the replica
+// supervisor starts for `--replicas N`.
 //
 // main.go is the only place that exits the process; every subcommand is a
 // [command] whose run function returns an exit status (see cli.go).
