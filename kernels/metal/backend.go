@@ -41,6 +41,7 @@ type memory interface {
 type Backend struct {
 	name   string
 	dev    device
+	opts   Options
 	closed bool
 }
 
@@ -51,11 +52,16 @@ type buffer struct {
 	n     int
 	// wn, wk are the [N,K] shape of a buffer made by Weight; 0 otherwise.
 	wn, wk int
+	// half: mem holds n IEEE halves (a weight under Options.HalfWeights),
+	// not n floats.
+	half bool
 }
 
 func (b *buffer) Len() int { return b.n }
 
-func newBackend(name string, dev device) *Backend { return &Backend{name: name, dev: dev} }
+func newBackend(name string, dev device, opts Options) *Backend {
+	return &Backend{name: name, dev: dev, opts: opts}
+}
 
 // Name implements kernels.Backend.
 func (be *Backend) Name() string { return be.name }
@@ -76,19 +82,36 @@ func (be *Backend) Alloc(n int) (kernels.Buf, error) {
 	return &buffer{owner: be, mem: m, n: n}, nil
 }
 
-// Weight implements kernels.Backend. Weights are kept as given, [N,K] f32.
+// Weight implements kernels.Backend. Weights are kept [N,K] row-major, as
+// f32, or as IEEE half under Options.HalfWeights.
 func (be *Backend) Weight(src []float32, n, k int) (kernels.Buf, error) {
 	if n <= 0 || k <= 0 || len(src) != n*k {
 		return nil, fmt.Errorf("metal: weight [%d,%d]: got %d floats, want N·K > 0", n, k, len(src))
 	}
-	b, err := be.Alloc(n * k)
-	if err != nil {
-		return nil, err
+	if !be.opts.HalfWeights {
+		b, err := be.Alloc(n * k)
+		if err != nil {
+			return nil, err
+		}
+		w := b.(*buffer)
+		w.wn, w.wk = n, k
+		putFloats(w.mem.bytes(), src)
+		return w, nil
 	}
-	w := b.(*buffer)
-	w.wn, w.wk = n, k
-	putFloats(w.mem.bytes(), src)
-	return w, nil
+	if be.closed {
+		return nil, errClosed
+	}
+	if n*k > math.MaxInt32 {
+		return nil, fmt.Errorf("metal: weight [%d,%d]: out of range", n, k)
+	}
+	m, err := be.dev.alloc(2 * n * k)
+	if err != nil {
+		return nil, fmt.Errorf("metal: weight [%d,%d]: %w", n, k, err)
+	}
+	if err := putHalves(m.bytes(), src); err != nil {
+		return nil, fmt.Errorf("metal: weight [%d,%d]: %w", n, k, err)
+	}
+	return &buffer{owner: be, mem: m, n: n * k, wn: n, wk: k, half: true}, nil
 }
 
 // Upload implements kernels.Backend.
@@ -96,6 +119,12 @@ func (be *Backend) Upload(dst kernels.Buf, src []float32) error {
 	d, err := be.buf("upload dst", dst, len(src))
 	if err != nil {
 		return err
+	}
+	if d.half {
+		if err := putHalves(d.mem.bytes(), src); err != nil {
+			return fmt.Errorf("metal: upload dst: %w", err)
+		}
+		return nil
 	}
 	putFloats(d.mem.bytes(), src)
 	return nil
@@ -108,6 +137,10 @@ func (be *Backend) Download(dst []float32, src kernels.Buf) error {
 		return err
 	}
 	b := s.mem.bytes()
+	if s.half {
+		getHalves(dst, b)
+		return nil
+	}
 	for i := range dst {
 		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 	}

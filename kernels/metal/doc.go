@@ -12,12 +12,19 @@
 // unified memory, pipelines made once in New. NewSimulated replays the same
 // plans with the same shader source on the CPU (internal/mslsim).
 //
-// Kernels (f32 storage and accumulation throughout):
+// Kernels (f32 storage and accumulation throughout, except that
+// Options.HalfWeights stores MatMul weights as IEEE half):
 //
 //   - matmul_f32: Out = act(X·Wᵀ + bias), act = identity or exact GELU. One
 //     threadgroup per 32×32 output tile, 128 threads = 4 simdgroups in 2×2,
 //     each owning 16×16 as 2×2 simdgroup_float8x8 accumulators; K staged 16
 //     at a time in threadgroup memory, zero-padded, so any M, N, K works.
+//   - matmul_f16w_f32: matmul_f32 (the same template, tiling and guards)
+//     with W read as half and widened to f32 as it is staged, for
+//     Options.HalfWeights; Weight rounds W to half once on the host (to
+//     nearest, ties to even), so results are the f32 GEMM of the rounded
+//     weights. The tests check it against the reference run on those same
+//     rounded weights, and the tiny-f16 model against its goldens.
 //   - layernorm_f32: residual add + LayerNorm, one threadgroup (32–256
 //     threads) per row, two-pass mean and variance with simd_sum and
 //     threadgroup partials.
@@ -52,7 +59,8 @@
 //
 //	go test ./kernels/metal/          # TestGPUOps: the conformance suite on
 //	                                  # the GPU; TestModelOnGPU: the tiny
-//	                                  # golden model, logits within 1e-4
+//	                                  # golden model, logits within 1e-4;
+//	                                  # both again with HalfWeights
 //	go test -run TestGPUOps -v ./kernels/metal/
 //	go run ./cmd/minilm score --backend metal ...
 //

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/minilm-dev/minilm/kernels/optest"
+	"github.com/minilm-dev/minilm/kernels/ref"
 )
 
 // TestGPUOps runs the conformance suite on the real GPU. It runs on a Mac
@@ -33,4 +34,20 @@ func BenchmarkGPUOps(b *testing.B) {
 	}
 	defer be.Close()
 	optest.Bench(b, be)
+}
+
+// TestGPUOpsHalfWeights is TestSimulatedOpsHalfWeights on the real GPU; it
+// skips off a Mac.
+func TestGPUOpsHalfWeights(t *testing.T) {
+	be, err := NewWithOptions(Options{HalfWeights: true})
+	if errors.Is(err, ErrUnavailable) {
+		t.Skipf("skipping the GPU backend: %v (it runs on macOS with cgo)", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Close()
+	oracle := halfRef{ref.New()}
+	defer oracle.Close()
+	optest.RunAgainst(t, be, oracle)
 }

@@ -13,11 +13,15 @@ import (
 	"github.com/progrium/darwinkit/objc"
 )
 
-// New returns the GPU backend on the system default Metal device: the
-// shaders are compiled from source once (fast math off, so exp, tanh and
-// division keep full precision) and a pipeline is made per kernel. It
-// returns ErrUnavailable when the Mac has no Metal device.
-func New() (*Backend, error) {
+// New returns the GPU backend on the system default Metal device with the
+// default Options (f32 throughout): the shaders are compiled from source
+// once (fast math off, so exp, tanh and division keep full precision) and a
+// pipeline is made per kernel. It returns ErrUnavailable when the Mac has no
+// Metal device.
+func New() (*Backend, error) { return NewWithOptions(Options{}) }
+
+// NewWithOptions is New with opts.
+func NewWithOptions(opts Options) (*Backend, error) {
 	p := systemDefaultDevice()
 	if p == nil {
 		return nil, ErrUnavailable
@@ -29,7 +33,7 @@ func New() (*Backend, error) {
 		g.close()
 		return nil, err
 	}
-	return newBackend("metal", g), nil
+	return newBackend("metal", g, opts), nil
 }
 
 // gpuDevice replays plans on a Metal device: one command buffer and one

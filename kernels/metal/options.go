@@ -17,8 +17,8 @@ type Options struct {
 	// matmul_f16w_f32, which widens each weight to f32 on load and keeps
 	// f32 activations and accumulation. Results are those of the f32 GEMM
 	// of the half-rounded weights, and Download of such a weight returns
-	// them widened. Activations, embeddings, LayerNorm parameters and
-	// biases stay f32.
+	// them widened (Upload into one rounds the same way). Activations,
+	// embeddings, LayerNorm parameters and biases stay f32.
 	HalfWeights bool
 }
 

@@ -40,6 +40,7 @@ const (
 // entry and checks the device allows that many threads.
 var kernelTable = []kernelInfo{
 	{"matmul_f32", matMulThreads},
+	{"matmul_f16w_f32", matMulThreads},
 	{"layernorm_f32", maxNormGroup},
 	{"gelu_f32", eltThreads},
 	{"tanh_f32", eltThreads},
@@ -121,7 +122,8 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 func (p *planner) emit(d dispatch) { p.plan = append(p.plan, d) }
 
-// matMul: a 2-D grid of 32×32 output tiles.
+// matMul: a 2-D grid of 32×32 output tiles; the kernel variant follows how
+// W is stored.
 func (p *planner) matMul(op kernels.MatMul) {
 	x, w, out := mem(op.X), mem(op.W), mem(op.Out)
 	bias := w // bound but unread without a bias: Metal wants every argument bound
@@ -131,9 +133,13 @@ func (p *planner) matMul(op kernels.MatMul) {
 	if op.M == 0 {
 		return
 	}
+	kernel := "matmul_f32"
+	if w.half {
+		kernel = "matmul_f16w_f32"
+	}
 	a := matMulArgs{M: int32(op.M), N: int32(op.N), K: int32(op.K), HasBias: bools(op.Bias != nil), GELU: bools(op.GELU)}
 	p.emit(dispatch{
-		kernel:  "matmul_f32",
+		kernel:  kernel,
 		groups:  [3]int{ceilDiv(op.N, matMulTile), ceilDiv(op.M, matMulTile), 1},
 		threads: [3]int{matMulThreads, 1, 1},
 		binds:   []binding{{index: 0, data: args(a)}, {index: 1, buf: x}, {index: 2, buf: w}, {index: 3, buf: bias}, {index: 4, buf: out}},

@@ -15,6 +15,8 @@ var ErrNoCompiler = mslsim.ErrNoCompiler
 
 // SimConfig configures NewSimulated. The zero value is the default.
 type SimConfig struct {
+	// Options are the backend's, as for the GPU.
+	Options
 	// Order is how the simulator interleaves a threadgroup's threads:
 	// "rr" (default; simdgroups in lockstep), "forward" or "reverse" (the
 	// lowest or highest ready thread always runs first, so one simdgroup
@@ -65,7 +67,7 @@ func NewSimulated(ctx context.Context, cfg SimConfig) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("metal: %w", err)
 	}
-	return newBackend("metal-sim", &simDevice{prog: prog, order: order, seed: cfg.Seed}), nil
+	return newBackend("metal-sim", &simDevice{prog: prog, order: order, seed: cfg.Seed}, cfg.Options), nil
 }
 
 // simDevice keeps buffers in Go memory and replays each plan in one run of

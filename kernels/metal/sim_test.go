@@ -9,6 +9,8 @@ import (
 
 	"github.com/minilm-dev/minilm/kernels"
 	"github.com/minilm-dev/minilm/kernels/optest"
+	"github.com/minilm-dev/minilm/kernels/ref"
+	"github.com/x448/float16"
 )
 
 // newSim returns a simulated backend, skipping the test only when no
@@ -137,4 +139,36 @@ func runAllKernels(t *testing.T, be *Backend) []float32 {
 		all = append(all, v...)
 	}
 	return all
+}
+
+// halfRef is the reference backend with Weight rounding to half first: the
+// oracle for a backend under Options.HalfWeights. The GEMM then differs from
+// the oracle's only by f32 arithmetic, so the suite's tolerances hold as
+// they are.
+type halfRef struct{ kernels.Backend }
+
+func (r halfRef) Weight(src []float32, n, k int) (kernels.Buf, error) {
+	h := make([]float32, len(src))
+	for i, v := range src {
+		h[i] = float16.Fromfloat32(v).Float32()
+	}
+	return r.Backend.Weight(h, n, k)
+}
+
+// TestSimulatedOpsHalfWeights runs the conformance suite on the shaders with
+// f16 weight storage (matmul_f16w_f32), against the reference evaluated on
+// the same half-rounded weights.
+func TestSimulatedOpsHalfWeights(t *testing.T) {
+	t.Parallel()
+	be, err := NewSimulated(context.Background(), SimConfig{Options: Options{HalfWeights: true}, Order: "shuffle", Seed: 3})
+	if errors.Is(err, ErrNoCompiler) {
+		t.Skipf("skipping the Metal simulator: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Close()
+	oracle := halfRef{ref.New()}
+	defer oracle.Close()
+	optest.RunAgainst(t, be, oracle)
 }

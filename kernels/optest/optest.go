@@ -16,6 +16,14 @@ import (
 func Run(t *testing.T, be kernels.Backend) {
 	oracle := ref.New()
 	defer oracle.Close()
+	RunAgainst(t, be, oracle)
+}
+
+// RunAgainst is Run with another oracle in place of kernels/ref, for a
+// backend that is exact only to a transformed reference: one that stores
+// weights in half precision is checked against the reference whose Weight
+// rounds to half first, under the same tolerances.
+func RunAgainst(t *testing.T, be, oracle kernels.Backend) {
 	for _, c := range cases() {
 		t.Run(c.name(), func(t *testing.T) {
 			want, n, err := runCase(oracle, c)
