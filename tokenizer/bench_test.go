@@ -1,9 +1,6 @@
 package tokenizer
 
 import (
-	"bufio"
-	"compress/gzip"
-	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -21,32 +18,10 @@ type benchPair struct {
 
 func readBenchPairs(b *testing.B) []benchPair {
 	b.Helper()
-	f, err := os.Open(benchPairsPath)
-	if errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(benchPairsPath); errors.Is(err, fs.ErrNotExist) {
 		b.Skipf("%s not found: the benchmark needs the shared golden data", benchPairsPath)
 	}
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	z, err := gzip.NewReader(f)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var pairs []benchPair
-	sc := bufio.NewScanner(z)
-	sc.Buffer(nil, 1<<24)
-	for sc.Scan() {
-		var p benchPair
-		if err := json.Unmarshal(sc.Bytes(), &p); err != nil {
-			b.Fatal(err)
-		}
-		pairs = append(pairs, p)
-	}
-	if err := sc.Err(); err != nil {
-		b.Fatal(err)
-	}
-	return pairs
+	return readGzipJSONL[benchPair](b, benchPairsPath)
 }
 
 // BenchmarkAppendPairIDs encodes the bench pairs one at a time on one

@@ -1,10 +1,7 @@
 package tokenizer
 
 import (
-	"bufio"
-	"compress/gzip"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,18 +15,9 @@ import (
 // pre-tokenizer treats as space or punctuation; every other one must be
 // kept unchanged as a word character.
 func TestCharTable(t *testing.T) {
-	f, err := os.Open("../testdata/tokenizer/chartable.tsv.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	z, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
 	type row struct{ norm, pretok string }
 	table := make(map[rune]row)
-	sc := bufio.NewScanner(z)
+	sc := gzipLines(t, "../testdata/tokenizer/chartable.tsv.gz")
 	for sc.Scan() {
 		line := sc.Text()
 		if strings.HasPrefix(line, "#") {

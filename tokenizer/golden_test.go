@@ -34,22 +34,18 @@ type goldenRecord struct {
 
 func readGolden(t testing.TB) []goldenRecord {
 	t.Helper()
-	f, err := os.Open("../testdata/tokenizer/public.jsonl.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	z, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var recs []goldenRecord
-	sc := bufio.NewScanner(z)
-	sc.Buffer(nil, 1<<24)
+	return readGzipJSONL[goldenRecord](t, "../testdata/tokenizer/public.jsonl.gz")
+}
+
+// readGzipJSONL decodes every line of the gzipped JSON-lines file at path.
+func readGzipJSONL[T any](t testing.TB, path string) []T {
+	t.Helper()
+	var recs []T
+	sc := gzipLines(t, path)
 	for sc.Scan() {
-		var r goldenRecord
+		var r T
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: %v", path, err)
 		}
 		recs = append(recs, r)
 	}
@@ -57,6 +53,24 @@ func readGolden(t testing.TB) []goldenRecord {
 		t.Fatal(err)
 	}
 	return recs
+}
+
+// gzipLines returns a scanner over the lines (up to 16 MiB each) of the
+// gzip file at path; the file is closed when t ends.
+func gzipLines(t testing.TB, path string) *bufio.Scanner {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(z)
+	sc.Buffer(nil, 1<<24)
+	return sc
 }
 
 func loadTiny(t testing.TB) *Tokenizer {

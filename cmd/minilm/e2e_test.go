@@ -194,17 +194,25 @@ func TestScoreBatchSize(t *testing.T) {
 	}
 }
 
-func TestScoreTSV(t *testing.T) {
-	in := filepath.Join(cliData, "pairs.tsv")
+// scoreLines runs `minilm score` on cliData's file name and returns its input
+// lines with the output line written for each.
+func scoreLines(t *testing.T, name string) (inLines, out []string) {
+	t.Helper()
+	in := filepath.Join(cliData, name)
 	r := minilm(t, nil, score(in)...)
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	inLines := readLines(t, in)
-	out := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	inLines = readLines(t, in)
+	out = strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
 	if len(out) != len(inLines) {
 		t.Fatalf("%d output lines for %d input lines", len(out), len(inLines))
 	}
+	return inLines, out
+}
+
+func TestScoreTSV(t *testing.T) {
+	inLines, out := scoreLines(t, "pairs.tsv")
 	for i, l := range out {
 		cut := strings.LastIndexByte(l, '\t')
 		if l[:cut] != inLines[i] {
@@ -247,16 +255,7 @@ func TestScoreCSV(t *testing.T) {
 }
 
 func TestScoreDocuments(t *testing.T) {
-	in := filepath.Join(cliData, "documents.jsonl")
-	r := minilm(t, nil, score(in)...)
-	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
-	}
-	inLines := readLines(t, in)
-	out := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
-	if len(out) != len(inLines) {
-		t.Fatalf("%d output lines for %d input lines", len(out), len(inLines))
-	}
+	inLines, out := scoreLines(t, "documents.jsonl")
 	for i, l := range out {
 		var rec struct {
 			Query, Passage string

@@ -27,13 +27,21 @@ func (w *weight) Len() int { return w.w.N() * w.w.K() }
 
 // Weight implements kernels.Backend: src is (N,K) row-major, kept packed.
 func (be *Backend) Weight(src []float32, n, k int) (kernels.Buf, error) {
-	if be.closed {
-		return nil, errClosed
+	if err := be.host.Err(); err != nil {
+		return nil, err
 	}
 	if n <= 0 || k <= 0 || len(src) != n*k {
 		return nil, fmt.Errorf("cpu: weight [%d,%d]: got %d floats, want N·K > 0", n, k, len(src))
 	}
 	return &weight{owner: be, w: simd.PackW(src, n, k)}, nil
+}
+
+// weightDims is the host.WeightDims of this backend's weights.
+func (be *Backend) weightDims(b kernels.Buf) (n, k int, ok bool) {
+	if w, ok := b.(*weight); ok && w != nil && w.owner == be {
+		return w.w.N(), w.w.K(), true
+	}
+	return 0, 0, false
 }
 
 func (be *Backend) matMul(op kernels.MatMul) {

@@ -2,7 +2,6 @@ package cpu
 
 import (
 	"context"
-	"fmt"
 	"math"
 
 	"github.com/minilm-dev/minilm/kernels"
@@ -11,34 +10,28 @@ import (
 // Run implements kernels.Backend: kernels.Check vets each op, then it runs
 // across the worker pool, stopping between ops when ctx is cancelled.
 func (be *Backend) Run(ctx context.Context, ops ...kernels.Op) error {
-	if be.closed {
-		return errClosed
-	}
-	for i, op := range ops {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("cpu: before op %d: %w", i, err)
-		}
-		if err := kernels.Check(op, operands{be}); err != nil {
-			return fmt.Errorf("cpu: op %d: %w", i, err)
-		}
-		switch op := op.(type) {
-		case kernels.Embed:
-			be.embed(op)
-		case kernels.LayerNorm:
-			be.layerNorm(op)
-		case kernels.MatMul:
-			be.matMul(op)
-		case kernels.GELU:
-			be.gelu(op)
-		case kernels.Attention:
-			be.attention(op)
-		case kernels.GatherRows:
-			be.gatherRows(op)
-		case kernels.Tanh:
-			be.tanh(op)
-		default:
-			return fmt.Errorf("cpu: op %d: %T: %w", i, op, kernels.ErrUnsupported)
-		}
+	return be.host.Run(ctx, ops, be.run)
+}
+
+// run computes one op that kernels.Check accepted.
+func (be *Backend) run(op kernels.Op) error {
+	switch op := op.(type) {
+	case kernels.Embed:
+		be.embed(op)
+	case kernels.LayerNorm:
+		be.layerNorm(op)
+	case kernels.MatMul:
+		be.matMul(op)
+	case kernels.GELU:
+		be.gelu(op)
+	case kernels.Attention:
+		be.attention(op)
+	case kernels.GatherRows:
+		be.gatherRows(op)
+	case kernels.Tanh:
+		be.tanh(op)
+	default:
+		return kernels.ErrUnsupported
 	}
 	return nil
 }

@@ -94,69 +94,64 @@ func scoreModel(t *testing.T, newBackend func(int) (kernels.Backend, error), wan
 	return worst
 }
 
-// TestModelOnGPU is TestModelOnSimulatedGPU on a Mac's GPU; it skips where
+// gpuBackends makes Metal backends with opts on a Mac's GPU; it skips t where
 // there is no Metal device.
-func TestModelOnGPU(t *testing.T) {
-	probe, err := metal.New()
-	if errors.Is(err, metal.ErrUnavailable) {
-		t.Skipf("skipping the GPU backend: %v (it runs on macOS with cgo)", err)
+func gpuBackends(t *testing.T, opts metal.Options) func(int) (kernels.Backend, error) {
+	t.Helper()
+	return probed(t, metal.ErrUnavailable, "skipping the GPU backend: %v (it runs on macOS with cgo)", func(int) (*metal.Backend, error) {
+		return metal.NewWithOptions(opts)
+	})
+}
+
+// simBackends makes Metal backends simulated as cfg says; it skips t where
+// the simulator cannot run.
+func simBackends(t *testing.T, cfg metal.SimConfig) func(int) (kernels.Backend, error) {
+	t.Helper()
+	return probed(t, metal.ErrNoCompiler, "skipping the Metal simulator: %v", func(int) (*metal.Backend, error) {
+		return metal.NewSimulated(context.Background(), cfg)
+	})
+}
+
+// probed makes and closes one backend with newBackend, skipping t (skipf
+// formats the error) when that fails with skip, and returns newBackend as
+// engine.Options.NewBackend wants it.
+func probed(t *testing.T, skip error, skipf string, newBackend func(int) (*metal.Backend, error)) func(int) (kernels.Backend, error) {
+	t.Helper()
+	probe, err := newBackend(0)
+	if errors.Is(err, skip) {
+		t.Skipf(skipf, err)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	probe.Close()
-	scoreGolden(t, func(int) (kernels.Backend, error) {
-		be, err := metal.New()
+	return func(threads int) (kernels.Backend, error) {
+		be, err := newBackend(threads)
 		if err != nil {
-			return nil, err
+			return nil, err // not a typed-nil *metal.Backend in the interface
 		}
 		return be, nil
-	}, "metal")
+	}
+}
+
+// TestModelOnGPU is TestModelOnSimulatedGPU on a Mac's GPU; it skips where
+// there is no Metal device.
+func TestModelOnGPU(t *testing.T) {
+	scoreGolden(t, gpuBackends(t, metal.Options{}), "metal")
 }
 
 // TestModelOnSimulatedGPU runs the tiny golden model end to end through the
 // Metal dispatch plans on the CPU executor (all 151 records).
 func TestModelOnSimulatedGPU(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	newBackend := func(int) (kernels.Backend, error) {
-		be, err := metal.NewSimulated(ctx, metal.SimConfig{Order: "shuffle", Seed: 5})
-		if err != nil {
-			return nil, err
-		}
-		return be, nil
-	}
-	probe, err := newBackend(0)
-	if errors.Is(err, metal.ErrNoCompiler) {
-		t.Skipf("skipping the Metal simulator: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	probe.Close()
-	scoreGolden(t, newBackend, "metal-sim")
+	scoreGolden(t, simBackends(t, metal.SimConfig{Order: "shuffle", Seed: 5}), "metal-sim")
 }
 
 // TestModelOnSimulatedGPUHalfWeights is testHalfWeightModel on the
 // simulated GPU.
 func TestModelOnSimulatedGPUHalfWeights(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	newBackend := func(int) (kernels.Backend, error) {
-		be, err := metal.NewSimulated(ctx, metal.SimConfig{Options: metal.Options{HalfWeights: true}, Order: "shuffle", Seed: 6})
-		if err != nil {
-			return nil, err
-		}
-		return be, nil
-	}
-	probe, err := newBackend(0)
-	if errors.Is(err, metal.ErrNoCompiler) {
-		t.Skipf("skipping the Metal simulator: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	probe.Close()
+	newBackend := simBackends(t, metal.SimConfig{Options: metal.Options{HalfWeights: true}, Order: "shuffle", Seed: 6})
 	// A third of the records, to keep the package fast on the simulator:
 	// the half-weight path differs from the f32 one only in the GEMM's
 	// weight load, which every record exercises the same way.
@@ -166,22 +161,7 @@ func TestModelOnSimulatedGPUHalfWeights(t *testing.T) {
 // TestModelOnGPUHalfWeights is testHalfWeightModel on a Mac's GPU, over every
 // record; it skips where there is no Metal device.
 func TestModelOnGPUHalfWeights(t *testing.T) {
-	newBackend := func(int) (kernels.Backend, error) {
-		be, err := metal.NewWithOptions(metal.Options{HalfWeights: true})
-		if err != nil {
-			return nil, err
-		}
-		return be, nil
-	}
-	probe, err := newBackend(0)
-	if errors.Is(err, metal.ErrUnavailable) {
-		t.Skipf("skipping the GPU backend: %v (it runs on macOS with cgo)", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	probe.Close()
-	testHalfWeightModel(t, newBackend, "metal", 1)
+	testHalfWeightModel(t, gpuBackends(t, metal.Options{HalfWeights: true}), "metal", 1)
 }
 
 // testHalfWeightModel runs the tiny models end to end with

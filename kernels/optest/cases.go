@@ -262,51 +262,41 @@ func layerNormCases() []testCase {
 	return cs
 }
 
+// unaryShape is an elementwise op's length, and whether its Out aliases X.
+type unaryShape struct {
+	n     int
+	alias bool
+}
+
 func geluCases() []testCase {
-	type shape struct {
-		n     int
-		alias bool
-	}
-	shapes := []shape{
+	shapes := []unaryShape{
 		{130 * iReal, true}, // intermediate_act_fn in place, as the engine runs it unfused
 		{7 * iReal, false},
 		{31 * iTiny, true},
 	}
 	for _, n := range []int{1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33} {
-		shapes = append(shapes, shape{n, n%2 == 0})
+		shapes = append(shapes, unaryShape{n, n%2 == 0})
 	}
-	var cs []testCase
-	for _, s := range shapes {
-		vars := fmt.Sprintf("N=%d", s.n)
-		if s.alias {
-			vars += ",alias=x"
-		}
-		cs = append(cs, testCase{
-			op: "GELU", vars: vars,
-			// Inputs span [-6,6] to reach both tails of erf. Outputs are
-			// under 6, where a float32 ulp is 4.8e-7; 1e-5 leaves room for a
-			// float32 erf good to a few ulps, and no more.
-			tol:   Tol{NMSE: 1e-12, Abs: 1e-5},
-			bytes: 8 * int64(s.n),
-			build: func(g *gen) (kernels.Op, kernels.Buf, int) {
-				op := kernels.GELU{X: g.rand(s.n, 6), N: s.n}
-				op.Out = op.X
-				if !s.alias {
-					op.Out = g.out(s.n)
-				}
-				return op, op.Out, s.n
-			},
-		})
-	}
-	return cs
+	// Inputs span [-6,6] to reach both tails of erf. Outputs are under 6,
+	// where a float32 ulp is 4.8e-7; 1e-5 leaves room for a float32 erf good
+	// to a few ulps, and no more.
+	return unaryCases("GELU", shapes, Tol{NMSE: 1e-12, Abs: 1e-5}, 6, func(out, x kernels.Buf, n int) kernels.Op {
+		return kernels.GELU{Out: out, X: x, N: n}
+	})
 }
 
 func tanhCases() []testCase {
-	type shape struct {
-		n     int
-		alias bool
-	}
-	shapes := []shape{{3 * hReal, false}, {3 * hReal, true}, {hTiny, false}, {1, false}, {17, true}}
+	shapes := []unaryShape{{3 * hReal, false}, {3 * hReal, true}, {hTiny, false}, {1, false}, {17, true}}
+	// |tanh| < 1, where a float32 ulp is at most 6e-8; 1e-6 allows a float32
+	// tanh good to a dozen ulps.
+	return unaryCases("Tanh", shapes, Tol{NMSE: 1e-12, Abs: 1e-6}, 4, func(out, x kernels.Buf, n int) kernels.Op {
+		return kernels.Tanh{Out: out, X: x, N: n}
+	})
+}
+
+// unaryCases are the cases of the elementwise op named op, one per shape:
+// X uniform in [-scale,scale], Out a fresh buffer or X itself.
+func unaryCases(op string, shapes []unaryShape, tol Tol, scale float64, build func(out, x kernels.Buf, n int) kernels.Op) []testCase {
 	var cs []testCase
 	for _, s := range shapes {
 		vars := fmt.Sprintf("N=%d", s.n)
@@ -314,18 +304,15 @@ func tanhCases() []testCase {
 			vars += ",alias=x"
 		}
 		cs = append(cs, testCase{
-			op: "Tanh", vars: vars,
-			// |tanh| < 1, where a float32 ulp is at most 6e-8; 1e-6 allows a
-			// float32 tanh good to a dozen ulps.
-			tol:   Tol{NMSE: 1e-12, Abs: 1e-6},
+			op: op, vars: vars, tol: tol,
 			bytes: 8 * int64(s.n),
 			build: func(g *gen) (kernels.Op, kernels.Buf, int) {
-				op := kernels.Tanh{X: g.rand(s.n, 4), N: s.n}
-				op.Out = op.X
+				x := g.rand(s.n, scale)
+				out := x
 				if !s.alias {
-					op.Out = g.out(s.n)
+					out = g.out(s.n)
 				}
-				return op, op.Out, s.n
+				return build(out, x, s.n), out, s.n
 			},
 		})
 	}

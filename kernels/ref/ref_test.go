@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/minilm-dev/minilm/kernels"
+	"github.com/minilm-dev/minilm/kernels/internal/host"
 )
 
 // These known-answer tests pin the oracle itself to hand-computed values, so
@@ -170,7 +171,7 @@ func TestErrors(t *testing.T) {
 	}{
 		{"foreign buffer", kernels.GELU{Out: x, X: foreign, N: 4}},
 		{"weight as input", kernels.GELU{Out: x, X: w, N: 2}},
-		{"typed nil buffer", kernels.GELU{Out: x, X: (*buf)(nil), N: 2}},
+		{"typed nil buffer", kernels.GELU{Out: x, X: (*host.Buf)(nil), N: 2}},
 		{"typed nil weight", kernels.MatMul{Out: x, X: table, W: (*weight)(nil), M: 1, N: 1, K: 2}},
 		{"short buffer", kernels.GELU{Out: x, X: x, N: 5}},
 		{"negative N", kernels.Tanh{Out: x, X: x, N: -1}},
