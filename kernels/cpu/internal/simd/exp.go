@@ -87,3 +87,18 @@ var negInf8 = [8]float32{
 	float32(math.Inf(-1)), float32(math.Inf(-1)), float32(math.Inf(-1)), float32(math.Inf(-1)),
 	float32(math.Inf(-1)), float32(math.Inf(-1)), float32(math.Inf(-1)), float32(math.Inf(-1)),
 }
+
+// expSumGeneric is the Go twin of Variant.ExpSum: x[i] = exp(scale·x[i] -
+// sub), returning their sum in the kernels' lane order.
+func expSumGeneric(x []float32, scale, sub float32) float32 {
+	var lanes [8]float32
+	expLanesGeneric(x, scale, -sub, &lanes)
+	return laneSum(&lanes)
+}
+
+// maxGeneric is the Go twin of Variant.Max.
+func maxGeneric(x []float32) float32 {
+	lanes := negInf8
+	maxLanesGeneric(x, &lanes)
+	return laneMax(&lanes)
+}

@@ -136,11 +136,10 @@ func (im impl) axpy(alpha float32, x, y []float32) {
 }
 
 func (im impl) expSum(x []float32, scale, sub float32) float32 {
-	var lanes [8]float32
 	if im.kind == kindGeneric {
-		expLanesGeneric(x, scale, -sub, &lanes)
-		return laneSum(&lanes)
+		return expSumGeneric(x, scale, sub)
 	}
+	var lanes [8]float32
 	n := len(x) &^ 7
 	if n > 0 {
 		expLanesAVX2(&x[0], n, scale, -sub, &lanes)

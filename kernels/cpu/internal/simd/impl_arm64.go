@@ -87,15 +87,6 @@ func (im impl) axpy(alpha float32, x, y []float32) {
 	axpyGeneric(alpha, x[n:], y[n:])
 }
 
-// expSum has no NEON kernel yet: the Go twin serves both variants.
-func (im impl) expSum(x []float32, scale, sub float32) float32 {
-	var lanes [8]float32
-	expLanesGeneric(x, scale, -sub, &lanes)
-	return laneSum(&lanes)
-}
-
-func (im impl) max(x []float32) float32 {
-	lanes := negInf8
-	maxLanesGeneric(x, &lanes)
-	return laneMax(&lanes)
-}
+// expSum and max have no NEON kernels yet: the Go twins serve every variant.
+func (im impl) expSum(x []float32, scale, sub float32) float32 { return expSumGeneric(x, scale, sub) }
+func (im impl) max(x []float32) float32                        { return maxGeneric(x) }

@@ -17,14 +17,5 @@ func (im impl) gelu(dst, src []float32)            { geluGeneric(dst, src) }
 func (im impl) dot(a, b []float32) float32         { return dotGeneric(a, b) }
 func (im impl) axpy(alpha float32, x, y []float32) { axpyGeneric(alpha, x, y) }
 
-func (im impl) expSum(x []float32, scale, sub float32) float32 {
-	var lanes [8]float32
-	expLanesGeneric(x, scale, -sub, &lanes)
-	return laneSum(&lanes)
-}
-
-func (im impl) max(x []float32) float32 {
-	lanes := negInf8
-	maxLanesGeneric(x, &lanes)
-	return laneMax(&lanes)
-}
+func (im impl) expSum(x []float32, scale, sub float32) float32 { return expSumGeneric(x, scale, sub) }
+func (im impl) max(x []float32) float32                        { return maxGeneric(x) }
