@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/minilm-dev/minilm/kernels/optest"
-	"github.com/minilm-dev/minilm/kernels/ref"
 )
 
 // TestGPUOps runs the conformance suite on the real GPU. It runs on a Mac
@@ -46,8 +45,5 @@ func TestGPUOpsHalfWeights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer be.Close()
-	oracle := halfRef{ref.New()}
-	defer oracle.Close()
-	optest.RunAgainst(t, be, oracle)
+	runHalfWeights(t, be)
 }

@@ -167,6 +167,12 @@ func TestSimulatedOpsHalfWeights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	runHalfWeights(t, be)
+}
+
+// runHalfWeights runs the conformance suite on a half-weight backend against
+// the reference evaluated on the same half-rounded weights, then closes be.
+func runHalfWeights(t *testing.T, be *Backend) {
 	defer be.Close()
 	oracle := halfRef{ref.New()}
 	defer oracle.Close()
