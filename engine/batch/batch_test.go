@@ -166,6 +166,43 @@ func TestBatchesAcrossJobs(t *testing.T) {
 	assert.Len(t, stats, 2)
 }
 
+// TestJobsRunInSubmissionOrder: with one tokenizer and one scorer, jobs that
+// all fit reach the model in the order they were submitted (only a job too
+// big for the batch being filled lets a later one by), so a caller waiting
+// for them in that order (a file scored line by line) is served first come,
+// first served.
+func TestJobsRunInSubmissionOrder(t *testing.T) {
+	sc := &fakeScorer{}
+	b := New(sc, Config{MaxSequences: 4, Tokenizers: 1, Scorers: 1})
+	defer closeOK(t, b)
+	ctx := context.Background()
+	var jobs []*Job
+	for i := range 200 {
+		j, err := b.Submit(ctx, pairs(1, fmt.Sprintf("j%d-", i)))
+		require.NoError(t, err)
+		jobs = append(jobs, j)
+	}
+	for _, j := range jobs {
+		_, err := j.Wait(ctx)
+		require.NoError(t, err)
+	}
+	var got []float32
+	sc.mu.Lock()
+	for _, bt := range sc.batches {
+		for _, s := range bt {
+			got = append(got, want(s))
+		}
+	}
+	sc.mu.Unlock()
+	var wantOrder []float32
+	for i := range 200 {
+		for _, p := range pairs(1, fmt.Sprintf("j%d-", i)) {
+			wantOrder = append(wantOrder, wantPair(t, p))
+		}
+	}
+	assert.Equal(t, wantOrder, got, "sequences reached the scorer out of submission order")
+}
+
 func TestWholeJobsAreNotSplit(t *testing.T) {
 	sc := &fakeScorer{gate: make(chan struct{})}
 	b := New(sc, Config{MaxSequences: 10, Tokenizers: 1})
