@@ -324,9 +324,10 @@ type batchRun struct {
 }
 
 type part struct {
-	job *Job
-	idx []int // the job's pair indices of seqs[off:off+len(idx)]
-	off int
+	job    *Job
+	idx    []int // the job's pair indices of seqs[off:off+len(idx)]
+	off    int
+	tokens int
 }
 
 // form takes whole segments in arrival order while they fit; past one that
@@ -378,10 +379,12 @@ func (b *Batcher) form() *batchRun {
 
 // take appends the first n sequences of s to the batch.
 func (bt *batchRun) take(s *segment, n int) {
-	bt.parts = append(bt.parts, part{job: s.job, idx: s.idx[:n:n], off: len(bt.seqs)})
+	p := part{job: s.job, idx: s.idx[:n:n], off: len(bt.seqs)}
 	for _, q := range s.seqs[:n] {
-		bt.tokens += len(q.IDs)
+		p.tokens += len(q.IDs)
 	}
+	bt.parts = append(bt.parts, p)
+	bt.tokens += p.tokens
 	bt.seqs = append(bt.seqs, s.seqs[:n]...)
 }
 
@@ -420,7 +423,11 @@ func (bt *batchRun) run(b *Batcher) {
 		if err != nil {
 			p.job.fail(err)
 		} else {
-			p.job.scored(p.idx, scores[p.off:p.off+len(p.idx)], end, st.Wait)
+			computed := st.TokensComputed
+			if bt.tokens > 0 {
+				computed = int(int64(p.tokens) * int64(st.TokensComputed) / int64(bt.tokens))
+			}
+			p.job.scored(p.idx, scores[p.off:p.off+len(p.idx)], end, st, computed)
 		}
 	}
 	if b.cfg.OnBatch != nil {
