@@ -1,8 +1,11 @@
 package bench
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -274,4 +277,22 @@ func opt(x *float64, f func(float64) string) string {
 		return "n/a"
 	}
 	return f(*x)
+}
+
+// WriteFiles writes results.json, report.md and the charts into dir.
+func (r *Results) WriteFiles(dir string) error {
+	data, err := json.MarshalIndent(r, "", " ")
+	if err != nil {
+		return fmt.Errorf("bench: results.json: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	var md strings.Builder
+	r.WriteMarkdown(&md)
+	if err := os.WriteFile(filepath.Join(dir, "report.md"), []byte(md.String()), 0o644); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	_, err = r.WriteCharts(dir)
+	return err
 }
