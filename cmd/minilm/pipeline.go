@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 
+	"github.com/minilm-dev/minilm/engine"
 	"github.com/minilm-dev/minilm/engine/batch"
 )
 
@@ -69,14 +70,39 @@ func runPipeline(ctx context.Context, sc batch.Scorer, src recordSource, w *reco
 
 	stats, err := writeRecords(ctx, order, w, cfg)
 	cancel()
-	// Everything wanted is written: what is left is cancelled, not waited for.
-	now, stop := context.WithCancel(context.Background())
-	stop()
-	b.Close(now)
+	closeNow(b) // everything wanted is written
 	if ferr := w.flush(); err == nil && ferr != nil {
 		err = fmt.Errorf("write output: %w", ferr)
 	}
 	return stats, err
+}
+
+// closeNow closes b without waiting for what is left: it is cancelled.
+func closeNow(b *batch.Batcher) {
+	now, stop := context.WithCancel(context.Background())
+	stop()
+	b.Close(now)
+}
+
+// rankDocuments scores docs against query on the batcher and ranks them
+// best first, as engine.Model.Rank does.
+func rankDocuments(ctx context.Context, sc batch.Scorer, query string, docs []string, topK int) ([]engine.Ranked, error) {
+	pairs := make([]engine.Pair, len(docs))
+	for i, d := range docs {
+		pairs[i] = engine.Pair{Query: query, Passage: d}
+	}
+	b := batch.New(sc, batch.Config{})
+	defer closeNow(b)
+	res, err := b.Score(ctx, pairs)
+	if err != nil {
+		return nil, err
+	}
+	for i, err := range res.Errs {
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
+	}
+	return engine.RankScores(res.Scores, topK), nil
 }
 
 // readRecords parses records, submits their pairs and queues them for the

@@ -468,3 +468,20 @@ func BenchmarkPipelineJSONL(b *testing.B) {
 	}
 	b.ReportMetric(float64(10000*b.N)/b.Elapsed().Seconds(), "pairs/s")
 }
+
+// TestRankDocuments ranks on the batcher: best first, ties in input order,
+// top-k kept, and a document that cannot be tokenized named by its index.
+func TestRankDocuments(t *testing.T) {
+	docs := []string{"bb", "dddd", "a", "cccc", "ccc"}
+	got, err := rankDocuments(context.Background(), &fakeScorer{}, "q", docs, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []engine.Ranked{{Index: 1, Score: fakeScore(1, 4)}, {Index: 3, Score: fakeScore(1, 4)}, {Index: 4, Score: fakeScore(1, 3)}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("ranked %v, want %v", got, want)
+	}
+	if _, err := rankDocuments(context.Background(), &fakeScorer{}, "TOOLONG", docs, 0); err == nil || err.Error() != "document 0: query too long" {
+		t.Errorf("error %v, want document 0: query too long", err)
+	}
+}
