@@ -28,9 +28,10 @@ Each configuration first runs --warmup (excluded), then runs until
 pairs have been scored.
 
 Writes to -o DIR: report.md (the Python baseline's sections and columns:
-latency and throughput statistics, latency bands, dashboard summary, time
-series), results.json (every batch and sample, settings, machine) and SVG
-charts; prints the summary table on stdout.
+Results Summary, Detailed Metrics with latency bands, Overall Summary,
+Dashboard Metrics Summary, Dashboard Time-Series Data), results.json (every
+batch and sample, settings, machine) and SVG charts; prints the summary table
+on stdout.
 
 Example:
   minilm bench --batch-sizes 64 --concurrency 1,2 --replicas 2 --duration 10s`
