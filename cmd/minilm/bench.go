@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,7 +11,7 @@ import (
 
 	"github.com/minilm-dev/minilm/bench"
 	"github.com/minilm-dev/minilm/engine"
-	"github.com/minilm-dev/minilm/replica"
+	"github.com/minilm-dev/minilm/pairfile"
 )
 
 const benchAbout = `
@@ -77,13 +76,9 @@ func newBenchFlags() (*flagSpec, *benchFlags) {
 	return spec, f
 }
 
-// warmupRule is --warmup: a duration, or batches per client.
-type warmupRule struct {
-	d       time.Duration
-	batches int
-}
-
-func (f *benchFlags) check() (opts engine.Options, sizes, conc []int, wu warmupRule, err error) {
+// check validates the flags; wu is --warmup: a duration, or batches per
+// client.
+func (f *benchFlags) check() (opts engine.Options, sizes, conc []int, wu bench.Stop, err error) {
 	if opts, err = f.modelFlags.options(nil); err != nil {
 		return
 	}
@@ -107,9 +102,9 @@ func (f *benchFlags) check() (opts engine.Options, sizes, conc []int, wu warmupR
 		return
 	}
 	if n, aerr := strconv.Atoi(f.warmup); aerr == nil && n >= 0 {
-		wu.batches = n
+		wu.BatchesPerClient, wu.UntilBatches = n, true
 	} else if d, derr := time.ParseDuration(f.warmup); derr == nil && d >= 0 {
-		wu.d = d
+		wu.Duration = d
 	} else {
 		err = usagef("--warmup %q: want a duration (2s) or a number of batches per client", f.warmup)
 	}
@@ -165,35 +160,25 @@ func runBench(ctx context.Context, std stdio, args []string) int {
 		}
 		defer m.Close()
 		info := m.Info()
-		res.Settings = benchSettings(f, info, info.Backend, info.Threads)
+		res.Settings = bench.SettingsOf(info, info.Backend, info.Threads, f.replicas)
 		r.Scorer = bench.InProcess{M: m}
 	} else {
 		// Workers as `minilm score --replicas` starts them; each batch goes
 		// whole to one worker.
-		exe, err := os.Executable()
-		if err != nil {
-			return exitWith(ctx, std, fmt.Errorf("bench: find the minilm executable for the workers: %w", err))
-		}
-		pool, err := replica.NewPool(ctx, f.model, opts, replica.PoolConfig{
-			Config: replica.Config{Path: exe, Workers: f.replicas, Stderr: std.err},
-		})
+		pool, closePool, err := startPool(ctx, f.model, f.replicas, 0, opts, std.err)
 		if err != nil {
 			return exitWith(ctx, std, err)
 		}
-		defer func() {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeGrace)
-			defer cancel()
-			pool.Close(cctx)
-		}()
+		defer closePool()
 		w := pool.Metrics().Workers[0]
-		res.Settings = benchSettings(f, pool.Tokenizer().Info(), w.Backend, w.Threads)
+		res.Settings = bench.SettingsOf(pool.Tokenizer().Info(), w.Backend, w.Threads, f.replicas)
 		r.Scorer, r.Scorers = pool, f.replicas
 	}
 	res.Settings.Definitions = bench.Definitions(f.replicas > 1)
 	res.Settings.PairsSource, res.Settings.PairsInSet = source, len(pairs)
 	res.Settings.Warmup = f.warmup
-	if wu.d == 0 {
-		res.Settings.Warmup = fmt.Sprintf("%d batches per client", wu.batches)
+	if wu.UntilBatches {
+		res.Settings.Warmup = fmt.Sprintf("%d batches per client", wu.BatchesPerClient)
 	}
 	if f.pairsPerConfig == 0 {
 		res.Settings.DurationS = f.duration.Seconds()
@@ -202,14 +187,13 @@ func runBench(ctx context.Context, std stdio, args []string) int {
 	res.Settings.IntervalMS = float64(f.interval) / float64(time.Millisecond)
 
 	r.Pairs = pairs
-	warmup := bench.Stop{BatchesPerClient: wu.batches, Duration: wu.d, UntilBatches: wu.d == 0}
 	measure := bench.Stop{Pairs: f.pairsPerConfig, Duration: f.duration}
 	for _, b := range sizes {
 		for _, c := range conc {
 			if !f.quiet {
 				fmt.Fprintf(std.err, "bench: batch %d, concurrency %d ...", b, c)
 			}
-			cfg, err := r.Run(ctx, b, c, warmup, measure)
+			cfg, err := r.Run(ctx, b, c, wu, measure)
 			if err != nil {
 				if !f.quiet {
 					fmt.Fprintln(std.err)
@@ -235,19 +219,11 @@ func runBench(ctx context.Context, std stdio, args []string) int {
 	return exitWith(ctx, std, nil)
 }
 
-func benchSettings(f *benchFlags, info engine.Info, backend string, threads int) bench.Settings {
-	dir, err := filepath.Abs(info.Dir)
-	if err != nil {
-		dir = info.Dir
-	}
-	return bench.Settings{Model: dir, Backend: backend, Threads: threads, Replicas: f.replicas, MaxLength: info.MaxLength}
-}
-
 // loadBenchPairs reads --pairs with the score command's readers, or the
 // bundled set. Every record must be valid: a benchmark on a silently
 // shortened set would mislead.
 func loadBenchPairs(std stdio, name string) ([]engine.Pair, string, error) {
-	var inputs []input
+	var inputs []pairfile.Input
 	source := name
 	if name == "" {
 		r, err := bench.BundledPairs()
@@ -255,7 +231,7 @@ func loadBenchPairs(std stdio, name string) ([]engine.Pair, string, error) {
 			return nil, "", err
 		}
 		source = "bundled set (testdata/bench_pairs.jsonl)"
-		inputs = []input{{name: "bundled pairs", format: formatJSONL, r: r}}
+		inputs = []pairfile.Input{{Name: "bundled pairs", Format: pairfile.JSONL, R: r}}
 	} else {
 		var err error
 		if inputs, _, err = openInputs(std, []string{name}, ""); err != nil {
@@ -263,20 +239,9 @@ func loadBenchPairs(std stdio, name string) ([]engine.Pair, string, error) {
 		}
 		defer closeInputs(inputs)
 	}
-	src := newMultiSource(inputs)
-	var pairs []engine.Pair
-	for {
-		rec, err := src.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, "", err
-		}
-		if rec.err != nil {
-			return nil, "", rec.err
-		}
-		pairs = append(pairs, rec.pairs...)
+	pairs, err := pairfile.ReadPairs(inputs)
+	if err != nil {
+		return nil, "", err
 	}
 	if len(pairs) == 0 {
 		return nil, "", usagef("--pairs %s: no pairs", name)

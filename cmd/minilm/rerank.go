@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/minilm-dev/minilm/engine"
+	"github.com/minilm-dev/minilm/pairfile"
 )
 
 const rerankAbout = `
@@ -76,8 +77,8 @@ func runRerank(ctx context.Context, std stdio, args []string) int {
 	}
 	jsonl := f.format == "jsonl"
 	if f.format == "" && name != "-" {
-		fm, ok := formatOf(name)
-		jsonl = ok && fm == formatJSONL
+		fm, ok := pairfile.FormatOf(name)
+		jsonl = ok && fm == pairfile.JSONL
 	}
 	r, label := std.in, "<stdin>"
 	if name != "-" {
@@ -111,13 +112,13 @@ func runRerank(ctx context.Context, std stdio, args []string) int {
 		if f.json {
 			text, _ := json.Marshal(docs[rk.Index])
 			line = fmt.Appendf(line, `{"rank":%d,"index":%d,"score":`, i+1, rk.Index)
-			line = appendJSONScore(line, rk.Score)
+			line = pairfile.AppendJSONScore(line, rk.Score)
 			line = append(line, `,"text":`...)
 			line = append(line, text...)
 			line = append(line, "}\n"...)
 		} else {
 			line = fmt.Appendf(line, "%d\t", rk.Index)
-			line = appendScore(line, rk.Score)
+			line = pairfile.AppendScore(line, rk.Score)
 			line = append(line, '\t')
 			line = append(line, docs[rk.Index]...)
 			line = append(line, '\n')
@@ -138,7 +139,7 @@ func flagSet(spec *flagSpec, name string) bool {
 }
 
 // readDocuments reads rerank's documents: non-blank lines, or the "text" of
-// JSON lines. A malformed line is an *inputError.
+// JSON lines. A malformed line is an *pairfile.InputError.
 func readDocuments(r io.Reader, name string, jsonl bool) ([]string, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	var docs []string
@@ -158,7 +159,7 @@ func readDocuments(r io.Reader, name string, jsonl bool) ([]string, error) {
 			continue
 		}
 		if !utf8.Valid(line) {
-			return nil, &inputError{file: name, line: n, reason: "invalid UTF-8"}
+			return nil, &pairfile.InputError{File: name, Line: n, Reason: "invalid UTF-8"}
 		}
 		if !jsonl {
 			docs = append(docs, string(line))
@@ -166,7 +167,7 @@ func readDocuments(r io.Reader, name string, jsonl bool) ([]string, error) {
 		}
 		text, err := parseTextLine(line)
 		if err != nil {
-			return nil, &inputError{file: name, line: n, reason: err.Error()}
+			return nil, &pairfile.InputError{File: name, Line: n, Reason: err.Error()}
 		}
 		docs = append(docs, text)
 	}
@@ -180,14 +181,14 @@ func parseTextLine(line []byte) (string, error) {
 		if errors.As(err, &te) {
 			return "", errors.New("not a JSON object")
 		}
-		return "", fmt.Errorf("bad JSON: %v", jsonReason(err))
+		return "", fmt.Errorf("bad JSON: %v", pairfile.JSONReason(err))
 	}
 	raw, ok := obj["text"]
 	if !ok {
 		return "", errors.New(`missing "text"`)
 	}
 	var s string
-	if err := decodeString(raw, &s); err != nil {
+	if err := pairfile.DecodeString(raw, &s); err != nil {
 		return "", fmt.Errorf(`"text" %v`, err)
 	}
 	return s, nil

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/minilm-dev/minilm/engine"
+	"github.com/minilm-dev/minilm/pairfile"
 )
 
 const scoreAbout = `
@@ -100,7 +101,7 @@ func runScore(ctx context.Context, std stdio, args []string) int {
 	if err == nil {
 		opts.Progress = progressOut
 	}
-	var inputs []input
+	var inputs []pairfile.Input
 	var sizes []int64
 	if err == nil {
 		inputs, sizes, err = openInputs(std, files, f.format)
@@ -125,12 +126,12 @@ func runScore(ctx context.Context, std stdio, args []string) int {
 		out = file
 	}
 
-	cfg := pipelineConfig{
-		batchSize:   f.batchSize,
-		tokenizers:  min(4, max(1, runtime.GOMAXPROCS(0)/4)),
-		scorers:     scorersFor(f.replicas),
-		skipInvalid: f.skipInvalid,
-		onSkip: func(err error) {
+	cfg := pairfile.Config{
+		BatchSize:   f.batchSize,
+		Tokenizers:  min(4, max(1, runtime.GOMAXPROCS(0)/4)),
+		Scorers:     scorersFor(f.replicas),
+		SkipInvalid: f.skipInvalid,
+		OnSkip: func(err error) {
 			if !f.quiet {
 				fmt.Fprintf(std.err, "minilm: %v (skipped)\n", err)
 			}
@@ -139,14 +140,14 @@ func runScore(ctx context.Context, std stdio, args []string) int {
 	var bar *progressBar
 	if progressOut != nil {
 		bar = startProgress(progressOut, sizes, 200*time.Millisecond)
-		cfg.onWritten = bar.written
+		cfg.OnWritten = bar.written
 	}
-	stats, err := runPipeline(ctx, sc, newMultiSource(inputs), newRecordWriter(out), cfg)
+	stats, err := pairfile.Score(ctx, sc, inputs, out, cfg)
 	if bar != nil {
 		bar.finish()
 	}
 	if file != nil {
-		var ie *inputError
+		var ie *pairfile.InputError
 		var ue *usageError
 		if err == nil || ctx.Err() != nil || errors.As(err, &ie) || errors.As(err, &ue) {
 			if cerr := file.commit(); err == nil {
@@ -156,8 +157,8 @@ func runScore(ctx context.Context, std stdio, args []string) int {
 			file.abort()
 		}
 	}
-	if stats.skipped > 0 {
-		fmt.Fprintf(std.err, "minilm: skipped %d invalid record(s)\n", stats.skipped)
+	if stats.Skipped > 0 {
+		fmt.Fprintf(std.err, "minilm: skipped %d invalid record(s)\n", stats.Skipped)
 	}
 	return exitWith(ctx, std, err)
 }
@@ -178,8 +179,8 @@ func (f *scoreFlags) check() (engine.Options, error) {
 		return opts, usagef("--quiet and --progress contradict each other")
 	}
 	if f.format != "" {
-		if _, err := parseFormat(f.format); err != nil {
-			return opts, err
+		if _, err := pairfile.ParseFormat(f.format); err != nil {
+			return opts, usagef("%v", err)
 		}
 	}
 	return opts, nil
@@ -187,24 +188,24 @@ func (f *scoreFlags) check() (engine.Options, error) {
 
 // openInputs opens the named inputs ("-" is stdin, at most once) and tells
 // their formats. sizes[i] is the size of a regular file, -1 otherwise.
-func openInputs(std stdio, names []string, forced string) ([]input, []int64, error) {
-	var inputs []input
+func openInputs(std stdio, names []string, forced string) ([]pairfile.Input, []int64, error) {
+	var inputs []pairfile.Input
 	var sizes []int64
 	stdin := false
 	for _, name := range names {
-		in := input{name: name}
+		in := pairfile.Input{Name: name}
 		switch {
 		case forced != "":
-			in.format, _ = parseFormat(forced)
+			in.Format, _ = pairfile.ParseFormat(forced)
 		case name == "-":
-			in.format = formatJSONL
+			in.Format = pairfile.JSONL
 		default:
-			fm, ok := formatOf(name)
+			fm, ok := pairfile.FormatOf(name)
 			if !ok {
 				closeInputs(inputs)
 				return nil, nil, usagef("%s: cannot tell the format from the extension; use --format jsonl, tsv or csv", name)
 			}
-			in.format = fm
+			in.Format = fm
 		}
 		size := int64(-1)
 		if name == "-" {
@@ -213,7 +214,7 @@ func openInputs(std stdio, names []string, forced string) ([]input, []int64, err
 				return nil, nil, usagef("stdin (-) given twice")
 			}
 			stdin = true
-			in.name, in.r = "<stdin>", std.in
+			in.Name, in.R = "<stdin>", std.in
 		} else {
 			fh, err := os.Open(name)
 			if err == nil {
@@ -231,7 +232,7 @@ func openInputs(std stdio, names []string, forced string) ([]input, []int64, err
 				closeInputs(inputs)
 				return nil, nil, usagef("input %s: %v", name, unwrapPathError(err))
 			}
-			in.r = fh
+			in.R = fh
 		}
 		inputs = append(inputs, in)
 		sizes = append(sizes, size)
@@ -239,9 +240,9 @@ func openInputs(std stdio, names []string, forced string) ([]input, []int64, err
 	return inputs, sizes, nil
 }
 
-func closeInputs(inputs []input) {
+func closeInputs(inputs []pairfile.Input) {
 	for _, in := range inputs {
-		if c, ok := in.r.(*os.File); ok && in.name != "<stdin>" {
+		if c, ok := in.R.(*os.File); ok && in.Name != "<stdin>" {
 			c.Close()
 		}
 	}
@@ -259,7 +260,7 @@ func unwrapPathError(err error) error {
 // exitWith prints err (if any) as "minilm: ..." and returns the exit status
 // it calls for.
 func exitWith(ctx context.Context, std stdio, err error) int {
-	var ie *inputError
+	var ie *pairfile.InputError
 	var ue *usageError
 	switch {
 	case err == nil && ctx.Err() == nil:

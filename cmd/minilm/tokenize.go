@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/minilm-dev/minilm/loader"
+	"github.com/minilm-dev/minilm/pairfile"
 	"github.com/minilm-dev/minilm/tokenizer"
 )
 
@@ -140,7 +141,7 @@ func tokenizeLines(ctx context.Context, tok *tokenizer.Tokenizer, maxLen int, tr
 		if len(line) > 0 {
 			buf, err = tokenizeLine(buf[:0], tok, maxLen, tr, line)
 			if err != nil {
-				return &inputError{file: name, line: lineNo, reason: err.Error()}
+				return &pairfile.InputError{File: name, Line: lineNo, Reason: err.Error()}
 			}
 			if _, err := out.Write(buf); err != nil {
 				return fmt.Errorf("write output: %w", err)
@@ -161,7 +162,7 @@ func tokenizeLine(dst []byte, tok *tokenizer.Tokenizer, maxLen int, tr tokenizer
 	}
 	dec := json.NewDecoder(bytes.NewReader(line))
 	if t, err := dec.Token(); err != nil {
-		return dst, fmt.Errorf("bad JSON: %v", jsonReason(err))
+		return dst, fmt.Errorf("bad JSON: %v", pairfile.JSONReason(err))
 	} else if d, ok := t.(json.Delim); !ok || d != '{' {
 		return dst, errors.New("not a JSON object")
 	}
@@ -175,7 +176,7 @@ func tokenizeLine(dst []byte, tok *tokenizer.Tokenizer, maxLen int, tr tokenizer
 	for dec.More() {
 		t, err := dec.Token()
 		if err != nil {
-			return dst, fmt.Errorf("bad JSON: %v", jsonReason(err))
+			return dst, fmt.Errorf("bad JSON: %v", pairfile.JSONReason(err))
 		}
 		key, ok := t.(string)
 		if !ok {
@@ -183,7 +184,7 @@ func tokenizeLine(dst []byte, tok *tokenizer.Tokenizer, maxLen int, tr tokenizer
 		}
 		var val json.RawMessage
 		if err := dec.Decode(&val); err != nil {
-			return dst, fmt.Errorf("bad JSON: %v", jsonReason(err))
+			return dst, fmt.Errorf("bad JSON: %v", pairfile.JSONReason(err))
 		}
 		end := int(dec.InputOffset())
 		lastEnd, empty = end, false
@@ -195,7 +196,7 @@ func tokenizeLine(dst []byte, tok *tokenizer.Tokenizer, maxLen int, tr tokenizer
 		}
 	}
 	if t, err := dec.Token(); err != nil {
-		return dst, fmt.Errorf("bad JSON: %v", jsonReason(err))
+		return dst, fmt.Errorf("bad JSON: %v", pairfile.JSONReason(err))
 	} else if d, ok := t.(json.Delim); !ok || d != '}' {
 		return dst, errors.New("bad JSON: object not closed")
 	}
@@ -276,16 +277,16 @@ func encodeFields(tok *tokenizer.Tokenizer, maxLen int, tr tokenizer.Truncation,
 		return nil, errors.New(`both "text" and "a"/"b"; give one`)
 	case hasText:
 		var s string
-		if err := decodeString(text, &s); err != nil {
+		if err := pairfile.DecodeString(text, &s); err != nil {
 			return nil, fmt.Errorf(`"text" %v`, err)
 		}
 		enc, err = tok.Encode(s, maxLen)
 	case hasA && hasB:
 		var sa, sb string
-		if err := decodeString(a, &sa); err != nil {
+		if err := pairfile.DecodeString(a, &sa); err != nil {
 			return nil, fmt.Errorf(`"a" %v`, err)
 		}
-		if err := decodeString(b, &sb); err != nil {
+		if err := pairfile.DecodeString(b, &sb); err != nil {
 			return nil, fmt.Errorf(`"b" %v`, err)
 		}
 		enc, err = tok.EncodePair(sa, sb, maxLen, tr)
@@ -305,7 +306,7 @@ func encodeFields(tok *tokenizer.Tokenizer, maxLen int, tr tokenizer.Truncation,
 // jsonKindOrValue names a non-integer max_length: the number itself when it
 // is one (1.5, 1e3), else its JSON type.
 func jsonKindOrValue(raw json.RawMessage) string {
-	if k := jsonKind(raw); k != "a number" {
+	if k := pairfile.JSONKind(raw); k != "a number" {
 		return k
 	}
 	return string(raw)

@@ -1,4 +1,4 @@
-package main
+package pairfile
 
 import (
 	"bytes"
@@ -15,69 +15,75 @@ import (
 	"github.com/minilm-dev/minilm/engine"
 )
 
-// format is the layout of an input file; the output keeps the same layout.
-type format int
+// Format is the layout of an input file; the output keeps the same layout.
+type Format int
 
 const (
-	formatJSONL format = iota // {"query":..,"passage":..} or {"query":..,"documents":[..]} per line
-	formatTSV                 // query<TAB>passage per line
-	formatCSV                 // header row naming query and passage columns
+	JSONL Format = iota // {"query":..,"passage":..} or {"query":..,"documents":[..]} per line
+	TSV                 // query<TAB>passage per line
+	CSV                 // header row naming query and passage columns
 )
 
-func (f format) String() string {
+func (f Format) String() string {
 	switch f {
-	case formatTSV:
+	case TSV:
 		return "tsv"
-	case formatCSV:
+	case CSV:
 		return "csv"
 	default:
 		return "jsonl"
 	}
 }
 
-// parseFormat reads a --format value.
-func parseFormat(s string) (format, error) {
+// ParseFormat reads a --format value.
+func ParseFormat(s string) (Format, error) {
 	switch strings.ToLower(s) {
 	case "jsonl", "json", "ndjson":
-		return formatJSONL, nil
+		return JSONL, nil
 	case "tsv":
-		return formatTSV, nil
+		return TSV, nil
 	case "csv":
-		return formatCSV, nil
+		return CSV, nil
 	}
-	return 0, usagef("unknown format %q (want jsonl, tsv or csv)", s)
+	return 0, fmt.Errorf("unknown format %q (want jsonl, tsv or csv)", s)
 }
 
-// formatOf tells an input's format from its file name extension.
-func formatOf(name string) (format, bool) {
+// FormatOf tells an input's format from its file name extension.
+func FormatOf(name string) (Format, bool) {
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".jsonl", ".json", ".ndjson":
-		return formatJSONL, true
+		return JSONL, true
 	case ".tsv":
-		return formatTSV, true
+		return TSV, true
 	case ".csv":
-		return formatCSV, true
+		return CSV, true
 	}
 	return 0, false
 }
 
-// inputError is a malformed record. It prints as FILE:LINE: reason.
-type inputError struct {
-	file   string
-	line   int
-	reason string
+// InputError is a malformed record, or an input that cannot be read as its
+// format. It prints as FILE:LINE: reason, or FILE: reason without a line.
+type InputError struct {
+	File   string
+	Line   int // from 1; 0 when the whole input is at fault
+	Reason string
 }
 
-func (e *inputError) Error() string { return fmt.Sprintf("%s:%d: %s", e.file, e.line, e.reason) }
+func (e *InputError) Error() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("%s: %s", e.File, e.Reason)
+	}
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Reason)
+}
 
 // record is one input record (a line, or a CSV row) on its way through the
 // pipeline. The reader fills everything but scores; the scorer stage fills
 // scores; the writer prints it.
 type record struct {
-	format format
+	format Format
 	pairs  []engine.Pair
 	scores []float32 // one per pair
-	err    error     // the record is invalid (*inputError) or the input failed
+	err    error     // the record is invalid (*InputError) or the input failed
 	name   string    // input name and line, for messages
 	line   int
 	fatal  bool  // err stops the run even with --skip-invalid
@@ -99,18 +105,18 @@ type record struct {
 	header bool
 }
 
-// appendScore appends s as the shortest decimal that reads back as the same
+// AppendScore appends s as the shortest decimal that reads back as the same
 // float32.
-func appendScore(dst []byte, s float32) []byte {
+func AppendScore(dst []byte, s float32) []byte {
 	return strconv.AppendFloat(dst, float64(s), 'g', -1, 32)
 }
 
-// appendJSONScore is appendScore for JSON, which has no NaN or infinities.
-func appendJSONScore(dst []byte, s float32) []byte {
+// AppendJSONScore is AppendScore for JSON, which has no NaN or infinities.
+func AppendJSONScore(dst []byte, s float32) []byte {
 	if math.IsNaN(float64(s)) || math.IsInf(float64(s), 0) {
 		return append(dst, "null"...)
 	}
-	return appendScore(dst, s)
+	return AppendScore(dst, s)
 }
 
 // appendJSONL appends a JSONL record's output line.
@@ -123,11 +129,11 @@ func (r *record) appendJSONL(dst []byte) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONScore(dst, s)
+			dst = AppendJSONScore(dst, s)
 		}
 		dst = append(dst, ']')
 	} else {
-		dst = appendJSONScore(dst, r.scores[0])
+		dst = AppendJSONScore(dst, r.scores[0])
 	}
 	dst = append(dst, r.raw[r.to:]...)
 	return append(dst, '\n')
@@ -137,7 +143,7 @@ func (r *record) appendJSONL(dst []byte) []byte {
 func (r *record) appendTSV(dst []byte) []byte {
 	dst = append(dst, r.raw...)
 	dst = append(dst, '\t')
-	dst = appendScore(dst, r.scores[0])
+	dst = AppendScore(dst, r.scores[0])
 	return append(dst, '\n')
 }
 
@@ -154,7 +160,7 @@ func parseJSONL(line []byte, r *record) error {
 	dec := json.NewDecoder(bytes.NewReader(line))
 	tok, err := dec.Token()
 	if err != nil {
-		return fmt.Errorf("bad JSON: %v", jsonReason(err))
+		return fmt.Errorf("bad JSON: %v", JSONReason(err))
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
 		return errors.New("not a JSON object")
@@ -171,7 +177,7 @@ func parseJSONL(line []byte, r *record) error {
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return fmt.Errorf("bad JSON: %v", jsonReason(err))
+			return fmt.Errorf("bad JSON: %v", JSONReason(err))
 		}
 		key, ok := tok.(string)
 		if !ok {
@@ -179,7 +185,7 @@ func parseJSONL(line []byte, r *record) error {
 		}
 		var val json.RawMessage
 		if err := dec.Decode(&val); err != nil {
-			return fmt.Errorf("bad JSON: %v", jsonReason(err))
+			return fmt.Errorf("bad JSON: %v", JSONReason(err))
 		}
 		end := int(dec.InputOffset())
 		start := end - len(val)
@@ -199,7 +205,7 @@ func parseJSONL(line []byte, r *record) error {
 	}
 	tok, err = dec.Token()
 	if err != nil {
-		return fmt.Errorf("bad JSON: %v", jsonReason(err))
+		return fmt.Errorf("bad JSON: %v", JSONReason(err))
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '}' {
 		return errors.New("bad JSON: object not closed")
@@ -213,7 +219,7 @@ func parseJSONL(line []byte, r *record) error {
 		return errors.New(`missing "query"`)
 	}
 	var q string
-	if err := decodeString(query, &q); err != nil {
+	if err := DecodeString(query, &q); err != nil {
 		return fmt.Errorf(`"query" %v`, err)
 	}
 	switch {
@@ -221,7 +227,7 @@ func parseJSONL(line []byte, r *record) error {
 		return errors.New(`both "passage" and "documents"; give one`)
 	case hasPassage:
 		var p string
-		if err := decodeString(passage, &p); err != nil {
+		if err := DecodeString(passage, &p); err != nil {
 			return fmt.Errorf(`"passage" %v`, err)
 		}
 		r.pairs = []engine.Pair{{Query: q, Passage: p}}
@@ -256,13 +262,13 @@ func parseJSONL(line []byte, r *record) error {
 	return nil
 }
 
-// decodeString decodes a JSON string; null and other types are errors.
-func decodeString(raw json.RawMessage, s *string) error {
+// DecodeString decodes a JSON string; null and other types are errors.
+func DecodeString(raw json.RawMessage, s *string) error {
 	if len(raw) == 0 || raw[0] != '"' {
-		return fmt.Errorf("is %s, not a string", jsonKind(raw))
+		return fmt.Errorf("is %s, not a string", JSONKind(raw))
 	}
 	if err := json.Unmarshal(raw, s); err != nil {
-		return fmt.Errorf("is not a valid string: %v", jsonReason(err))
+		return fmt.Errorf("is not a valid string: %v", JSONReason(err))
 	}
 	return nil
 }
@@ -270,23 +276,23 @@ func decodeString(raw json.RawMessage, s *string) error {
 // decodeStrings decodes a JSON array of strings.
 func decodeStrings(raw json.RawMessage) ([]string, error) {
 	if len(raw) == 0 || raw[0] != '[' {
-		return nil, fmt.Errorf("is %s, not an array of strings", jsonKind(raw))
+		return nil, fmt.Errorf("is %s, not an array of strings", JSONKind(raw))
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, fmt.Errorf("is not a valid array: %v", jsonReason(err))
+		return nil, fmt.Errorf("is not a valid array: %v", JSONReason(err))
 	}
 	out := make([]string, len(items))
 	for i, it := range items {
-		if err := decodeString(it, &out[i]); err != nil {
+		if err := DecodeString(it, &out[i]); err != nil {
 			return nil, fmt.Errorf("item %d %v", i, err)
 		}
 	}
 	return out, nil
 }
 
-// jsonKind names the type of a JSON value for error messages.
-func jsonKind(raw json.RawMessage) string {
+// JSONKind names the type of a JSON value for error messages.
+func JSONKind(raw json.RawMessage) string {
 	if len(raw) == 0 {
 		return "empty"
 	}
@@ -305,8 +311,8 @@ func jsonKind(raw json.RawMessage) string {
 	return "a number"
 }
 
-// jsonReason turns a decoder error into a reason without Go type names.
-func jsonReason(err error) string {
+// JSONReason turns a decoder error into a reason without Go type names.
+func JSONReason(err error) string {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return "unexpected end of line"
 	}

@@ -1,4 +1,4 @@
-package main
+package pairfile
 
 import (
 	"bufio"
@@ -13,11 +13,11 @@ import (
 	"github.com/minilm-dev/minilm/engine"
 )
 
-// input is one file (or stdin) to score.
-type input struct {
-	name   string // as printed in messages: the path, or "<stdin>"
-	format format
-	r      io.Reader
+// Input is one file (or stdin) to score.
+type Input struct {
+	Name   string // as printed in messages: the path, or "<stdin>"
+	Format Format
+	R      io.Reader
 }
 
 // recordSource yields the records of the inputs in order. next returns
@@ -30,12 +30,12 @@ type recordSource interface {
 
 // multiSource reads inputs one after the other.
 type multiSource struct {
-	inputs []input
+	inputs []Input
 	i      int
 	cur    recordSource
 }
 
-func newMultiSource(inputs []input) *multiSource { return &multiSource{inputs: inputs} }
+func newMultiSource(inputs []Input) *multiSource { return &multiSource{inputs: inputs} }
 
 func (m *multiSource) next() (*record, error) {
 	for {
@@ -44,7 +44,7 @@ func (m *multiSource) next() (*record, error) {
 				return nil, io.EOF
 			}
 			in := m.inputs[m.i]
-			if in.format == formatCSV {
+			if in.Format == CSV {
 				m.cur = newCSVSource(in, m.i)
 			} else {
 				m.cur = newLineSource(in, m.i)
@@ -63,7 +63,7 @@ func (m *multiSource) next() (*record, error) {
 // lineSource reads JSONL or TSV: one record per line. Blank lines are
 // skipped; they still count for line numbers. Lines may be of any length.
 type lineSource struct {
-	in    input
+	in    Input
 	index int
 	r     *bufio.Reader
 	line  int
@@ -71,9 +71,9 @@ type lineSource struct {
 	parse func([]byte, *record) error
 }
 
-func newLineSource(in input, index int) *lineSource {
-	s := &lineSource{in: in, index: index, r: bufio.NewReaderSize(in.r, 1<<16), parse: parseJSONL}
-	if in.format == formatTSV {
+func newLineSource(in Input, index int) *lineSource {
+	s := &lineSource{in: in, index: index, r: bufio.NewReaderSize(in.R, 1<<16), parse: parseJSONL}
+	if in.Format == TSV {
 		s.parse = parseTSV
 	}
 	return s
@@ -86,10 +86,10 @@ func (s *lineSource) next() (*record, error) {
 			if err == nil || err == io.EOF {
 				return nil, io.EOF
 			}
-			return nil, fmt.Errorf("read %s: %w", s.in.name, err)
+			return nil, fmt.Errorf("read %s: %w", s.in.Name, err)
 		}
 		if err != nil && err != io.EOF {
-			return nil, fmt.Errorf("read %s: %w", s.in.name, err)
+			return nil, fmt.Errorf("read %s: %w", s.in.Name, err)
 		}
 		s.line++
 		s.off += int64(len(line))
@@ -100,9 +100,9 @@ func (s *lineSource) next() (*record, error) {
 		if s.blank(line) {
 			continue
 		}
-		r := &record{format: s.in.format, input: s.index, end: s.off, name: s.in.name, line: s.line}
+		r := &record{format: s.in.Format, input: s.index, end: s.off, name: s.in.Name, line: s.line}
 		if perr := s.parse(line, r); perr != nil {
-			r.err = &inputError{file: s.in.name, line: s.line, reason: perr.Error()}
+			r.err = &InputError{File: s.in.Name, Line: s.line, Reason: perr.Error()}
 		}
 		return r, nil
 	}
@@ -111,7 +111,7 @@ func (s *lineSource) next() (*record, error) {
 // blank tells a line that holds no record: empty, or for JSONL only
 // whitespace (in TSV a tab is an empty query and passage).
 func (s *lineSource) blank(line []byte) bool {
-	if s.in.format == formatJSONL {
+	if s.in.Format == JSONL {
 		return len(bytes.TrimSpace(line)) == 0
 	}
 	return len(bytes.TrimRight(line, "\r")) == 0
@@ -120,7 +120,7 @@ func (s *lineSource) blank(line []byte) bool {
 // csvSource reads CSV whose first row names the columns; "query" and
 // "passage" are required, other columns are kept.
 type csvSource struct {
-	in             input
+	in             Input
 	index          int
 	r              *csv.Reader
 	started        bool
@@ -128,8 +128,8 @@ type csvSource struct {
 	score          int // an existing "score" column, replaced; -1: one is appended
 }
 
-func newCSVSource(in input, index int) *csvSource {
-	r := csv.NewReader(in.r)
+func newCSVSource(in Input, index int) *csvSource {
+	r := csv.NewReader(in.R)
 	r.ReuseRecord = false
 	return &csvSource{in: in, index: index, r: r, score: -1}
 }
@@ -139,7 +139,7 @@ func (s *csvSource) next() (*record, error) {
 	if err == io.EOF {
 		return nil, io.EOF
 	}
-	rec := &record{format: formatCSV, input: s.index, end: s.r.InputOffset(), name: s.in.name, col: s.score}
+	rec := &record{format: CSV, input: s.index, end: s.r.InputOffset(), name: s.in.Name, col: s.score}
 	var perr *csv.ParseError
 	if errors.As(err, &perr) {
 		reason := perr.Err.Error()
@@ -147,20 +147,20 @@ func (s *csvSource) next() (*record, error) {
 			reason = fmt.Sprintf("wrong column count: %d, want %d as in the header", len(fields), s.r.FieldsPerRecord)
 		}
 		rec.line = perr.StartLine
-		rec.err = &inputError{file: s.in.name, line: perr.StartLine, reason: reason}
+		rec.err = &InputError{File: s.in.Name, Line: perr.StartLine, Reason: reason}
 		if !s.started {
 			rec.fatal = true // without a header nothing after it can be read
 		}
 		return rec, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", s.in.name, err)
+		return nil, fmt.Errorf("read %s: %w", s.in.Name, err)
 	}
 	line, _ := s.r.FieldPos(0)
 	rec.line = line
 	for i, f := range fields {
 		if !utf8.ValidString(f) {
-			rec.err = &inputError{file: s.in.name, line: line, reason: fmt.Sprintf("field %d: invalid UTF-8", i+1)}
+			rec.err = &InputError{File: s.in.Name, Line: line, Reason: fmt.Sprintf("field %d: invalid UTF-8", i+1)}
 			rec.fatal = !s.started
 			return rec, nil
 		}
@@ -172,7 +172,7 @@ func (s *csvSource) next() (*record, error) {
 		}
 		s.query, s.passage = column(fields, "query"), column(fields, "passage")
 		if s.query < 0 || s.passage < 0 {
-			rec.err = usagef("%s: the CSV header must name a \"query\" and a \"passage\" column; it has %q", s.in.name, fields)
+			rec.err = &InputError{File: s.in.Name, Reason: fmt.Sprintf("the CSV header must name a \"query\" and a \"passage\" column; it has %q", fields)}
 			rec.fatal = true
 			return rec, nil
 		}
