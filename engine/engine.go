@@ -96,14 +96,11 @@ func Load(ctx context.Context, ref string, opts Options) (*Model, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	lopts := loader.Options{CacheDir: opts.CacheDir, Revision: opts.Revision}
-	files, err := loader.Open(ctx, ref, lopts)
-	if errors.Is(err, loader.ErrNotCached) && !opts.Offline {
-		var dir string
-		if dir, err = download(ctx, ref, opts); err == nil {
-			files, err = loader.Open(ctx, dir, lopts)
-		}
+	dir, err := Resolve(ctx, ref, opts)
+	if err != nil {
+		return nil, err
 	}
+	files, err := loader.Open(ctx, dir, loader.Options{CacheDir: opts.CacheDir, Revision: opts.Revision})
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +110,22 @@ func Load(ctx context.Context, ref string, opts Options) (*Model, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// Resolve finds the model directory ref names as Load does (a directory,
+// or a repo id in the Hugging Face cache), downloading a repo id missing
+// from the cache unless opts.Offline; only opts.CacheDir, Revision, Offline
+// and Progress matter. Tools that read the model's files themselves (its
+// tokenizer) use it to find them exactly where Load would.
+func Resolve(ctx context.Context, ref string, opts Options) (string, error) {
+	if ref == "" {
+		ref = loader.DefaultModel
+	}
+	dir, err := loader.Resolve(ref, loader.Options{CacheDir: opts.CacheDir, Revision: opts.Revision})
+	if errors.Is(err, loader.ErrNotCached) && !opts.Offline {
+		return download(ctx, ref, opts)
+	}
+	return dir, err
 }
 
 // download fetches a repo id missing from the cache (huggingface_hub's
