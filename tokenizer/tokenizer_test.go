@@ -109,7 +109,7 @@ func TestNormalizerFlags(t *testing.T) {
 	}
 	for _, tc := range tests {
 		n := newNormalizer(tc.clean, tc.chinese, tc.strip, tc.lower)
-		buf, _ := n.normalize(nil, tc.in, 0)
+		buf, _, _ := n.normalize(nil, tc.in, 0, 0)
 		var got []rune
 		for _, c := range buf {
 			got = append(got, c.r)
@@ -132,7 +132,7 @@ func TestCanonicalOrder(t *testing.T) {
 		{"a\U0001D16D\u0301\U0001D165", "a\U0001D165\U0001D16D"}, // stripped mark inside the run
 		{"a\U0001D16D\u0CBF\U0001D165", "a\U0001D16D\U0001D165"}, // class-0 mark ends the run
 	} {
-		buf, _ := n.normalize(nil, tc.in, 0)
+		buf, _, _ := n.normalize(nil, tc.in, 0, 0)
 		var got []rune
 		for _, c := range buf {
 			got = append(got, c.r)
