@@ -128,7 +128,7 @@ func download(ctx context.Context, ref string, opts Options) (string, error) {
 
 func newModel(files *loader.Model, opts Options) (*Model, error) {
 	c := files.Config
-	tok, err := tokenizer.Load(files.Dir)
+	tok, err := tokenizer.LoadWith(files.Dir, tokenizer.Options{VocabSize: c.VocabSize})
 	if err != nil {
 		return nil, fmt.Errorf("engine: tokenizer of %s: %w", files.Dir, err)
 	}

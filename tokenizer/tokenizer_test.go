@@ -3,8 +3,6 @@ package tokenizer
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -217,15 +215,6 @@ func TestLoadErrors(t *testing.T) {
 	if _, err := Load(t.TempDir()); err == nil {
 		t.Error("Load of an empty directory: no error")
 	}
-	write := func(t *testing.T, files map[string]string) string {
-		dir := t.TempDir()
-		for name, data := range files {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return dir
-	}
 	for name, files := range map[string]map[string]string{
 		"bad json":   {tokenizerJSON: `{"model":`},
 		"bad config": {vocabTXT: "[UNK]\n[CLS]\n[SEP]\n", tokenizerConfig: `{"do_lower_case": "yes"}`},
@@ -239,13 +228,13 @@ func TestLoadErrors(t *testing.T) {
 			"model":{"type":"WordPiece","unk_token":"[UNK]","vocab":{"[UNK]":0,"[CLS]":1,"[SEP]":2}}}`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := Load(write(t, files)); err == nil {
+			if _, err := Load(writeDir(t, files)); err == nil {
 				t.Error("no error")
 			}
 		})
 	}
 	t.Run("vocab only", func(t *testing.T) {
-		tok, err := Load(write(t, map[string]string{vocabTXT: "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n##s\n"}))
+		tok, err := Load(writeDir(t, map[string]string{vocabTXT: "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n##s\n"}))
 		if err != nil {
 			t.Fatal(err)
 		}
