@@ -26,4 +26,3 @@ func (be *Backend) layerNorm(op kernels.LayerNorm) {
 		}
 	})
 }
-
