@@ -57,6 +57,7 @@ type scoreFlags struct {
 	skipInvalid bool
 	quiet       bool
 	progress    bool
+	shard       shard
 }
 
 func scoreCommand() command {
@@ -79,6 +80,7 @@ func newScoreFlags() (*flagSpec, *scoreFlags) {
 	fs.BoolVar(&f.skipInvalid, "skip-invalid", false, "report malformed records on stderr, skip them and go on")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar and no per-record reports of skipped records")
 	fs.BoolVar(&f.progress, "progress", false, "show the progress bar on stderr even when it is not a terminal")
+	fs.Var(&f.shard, "shard", "score only shard `I/N` of the input: the lines numbered L with (L-1) mod N = I,\neach output line prefixed with L and a tab, so that shards merge in order:\n  sort -m -s -t \"$(printf '\\t')\" -k1,1n OUT... | cut -f2-\n(one jsonl or tsv input; for a Kubernetes Indexed Job: --shard $(JOB_COMPLETION_INDEX)/N)")
 	registerReplicas(fs, &f.replicas)
 	return spec, f
 }
@@ -99,6 +101,7 @@ func runScore(ctx context.Context, std stdio, args []string) int {
 	opts, err := f.check()
 	if err == nil {
 		opts.Progress = progressOut
+		err = f.shard.check(files, f.format)
 	}
 	var inputs []input
 	var sizes []int64
@@ -141,7 +144,13 @@ func runScore(ctx context.Context, std stdio, args []string) int {
 		bar = startProgress(progressOut, sizes, 200*time.Millisecond)
 		cfg.onWritten = bar.written
 	}
-	stats, err := runPipeline(ctx, sc, newMultiSource(inputs), newRecordWriter(out), cfg)
+	var src recordSource = newMultiSource(inputs)
+	w := newRecordWriter(out)
+	if f.shard.enabled() {
+		src = &shardSource{src: src, sh: f.shard}
+		w.lineNumbers = true
+	}
+	stats, err := runPipeline(ctx, sc, src, w, cfg)
 	if bar != nil {
 		bar.finish()
 	}
