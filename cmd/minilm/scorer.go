@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/minilm-dev/minilm/engine"
+	"github.com/minilm-dev/minilm/engine/batch"
 	"github.com/minilm-dev/minilm/replica"
 )
 
@@ -24,7 +25,7 @@ const closeGrace = 10 * time.Second
 // or with --replicas N > 1 a replica.Pool of N workers (this binary run as
 // `minilm worker`) that splits --threads between them. closeFn releases
 // everything.
-func loadScorer(ctx context.Context, f *scoreFlags, opts engine.Options, stderr io.Writer) (sc scorer, closeFn func(), err error) {
+func loadScorer(ctx context.Context, f *scoreFlags, opts engine.Options, stderr io.Writer) (sc batch.Scorer, closeFn func(), err error) {
 	if f.replicas <= 1 {
 		m, err := engine.Load(ctx, f.model, opts)
 		if err != nil {
