@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/minilm-dev/minilm/engine"
+	"github.com/minilm-dev/minilm/engine/batch"
 	"github.com/minilm-dev/minilm/internal/backendhook"
 	"github.com/minilm-dev/minilm/kernels"
 )
@@ -129,6 +130,21 @@ func (p *Pool) ScoreSequences(ctx context.Context, seqs []engine.Sequence) ([]fl
 	return p.score(ctx, len(seqs), p.batchSize, func(start, end int) ([]engine.Sequence, error) {
 		return seqs[start:end], nil
 	})
+}
+
+// ScoreTimed scores seqs as one request to one worker and says how its time
+// was spent, which makes a Pool a batch.TimedScorer: a batch.Batcher in
+// front of the pool sizes the requests itself. Wait is the call's time
+// outside the worker's round trip (admission, the supervisor's queue,
+// retries after a dead worker); Inference is the worker's own report.
+func (p *Pool) ScoreTimed(ctx context.Context, seqs []engine.Sequence) ([]float32, batch.Stages, error) {
+	start := time.Now()
+	scores, bs, err := p.sup.ScoreStats(ctx, seqs, 0)
+	if err != nil {
+		return nil, batch.Stages{}, err
+	}
+	return scores, batch.Stages{Wait: max(0, time.Since(start)-bs.RoundTrip), Inference: bs.Inference,
+		Worker: bs.Worker.Slot, TokensComputed: bs.Tokens}, nil
 }
 
 // Rank scores every document against the query and returns them best first
