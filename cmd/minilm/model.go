@@ -47,7 +47,8 @@ func (m *modelFlags) options(progress io.Writer) (engine.Options, error) {
 		Progress:  progress,
 	}
 	if !slices.Contains(engine.Backends, m.backend) {
-		return opts, usagef("--backend %q: want %s", m.backend, strings.Join(engine.Backends, ", "))
+		n := len(engine.Backends)
+		return opts, usagef("--backend %q: want %s or %s", m.backend, strings.Join(engine.Backends[:n-1], ", "), engine.Backends[n-1])
 	}
 	if m.truncate != "longest-first" && m.truncate != "only-second" || opts.Truncation.UnmarshalText([]byte(m.truncate)) != nil {
 		return opts, usagef("--truncate %q: want longest-first or only-second", m.truncate)

@@ -159,7 +159,7 @@ func parseJSONL(line []byte, r *record) error {
 	line = bytes.TrimRight(line, " \t\r")
 	switch t := bytes.TrimLeft(line, " \t"); {
 	case len(t) > 0 && t[0] == '[':
-		return errors.New(`a JSON array: minilm reads JSON Lines, one {"query":..,"passage":..} object per line (convert an array with: jq -c '.[]' FILE)`)
+		return errors.New(`a JSON array, not an object: minilm reads JSON Lines, one {"query":..,"passage":..} object per line (a file holding one array converts with: jq -c '.[]' FILE)`)
 	case len(t) == 1 && t[0] == '{':
 		return errors.New(`an object spread over several lines: minilm reads JSON Lines, one object per line (convert with: jq -c . FILE)`)
 	}
