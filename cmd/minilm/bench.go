@@ -167,7 +167,7 @@ func runBench(ctx context.Context, std stdio, args []string) int {
 		// token positions it computes.
 		m, err := engine.Load(backendhook.With(ctx, meteredBackendFor(f.backend)), f.model, opts)
 		if err != nil {
-			return exitWith(ctx, std, err)
+			return exitWith(ctx, std, modelError(err, f.model))
 		}
 		defer m.Close()
 		info := m.Info()
@@ -177,7 +177,7 @@ func runBench(ctx context.Context, std stdio, args []string) int {
 	} else {
 		t, err := startReplicas(ctx, f, opts, std.err)
 		if err != nil {
-			return exitWith(ctx, std, err)
+			return exitWith(ctx, std, modelError(err, f.model))
 		}
 		defer t.close(ctx)
 		w := t.sup.Metrics().Workers[0]

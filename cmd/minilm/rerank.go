@@ -91,11 +91,11 @@ func runRerank(ctx context.Context, std stdio, args []string) int {
 	case !flagSet(spec, "query"):
 		err = usagef("--query is required")
 	case f.topK < 0:
-		err = usagef("--top-k %d: want 0 (all) or more", f.topK)
+		err = usagef("--top-k %d: must be 0 (all) or more", f.topK)
 	case f.batchSize < 1:
-		err = usagef("--batch-size %d: want 1 or more", f.batchSize)
+		err = usagef("--batch-size %d: must be at least 1", f.batchSize)
 	case f.replicas < 0:
-		err = usagef("--replicas %d: want 0 or more (0 and 1: in this process)", f.replicas)
+		err = usagef("--replicas %d: must be 0 or more (0 and 1: in this process)", f.replicas)
 	case f.format != "" && f.format != "text" && f.format != "jsonl":
 		err = usagef("--format %q: want text or jsonl", f.format)
 	}
