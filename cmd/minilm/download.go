@@ -61,6 +61,7 @@ func runDownload(ctx context.Context, std stdio, args []string) int {
 	}
 	if !*quiet && (std.errIsTerminal || *progress) {
 		opts.Progress = std.err
+		opts.ProgressPlain = !std.errIsTerminal
 	}
 	dir, err := hub.Download(ctx, repo, opts)
 	switch {
