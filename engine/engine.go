@@ -149,7 +149,8 @@ func newModel(files *loader.Model, opts Options, hook backendhook.NewBackend) (*
 	if err := CheckMaxLength(opts.MaxLength, c.MaxPositionEmbeddings); err != nil {
 		return nil, err
 	}
-	tok, err := tokenizer.Load(files.Dir) // its errors name the file
+	// Its errors name the file.
+	tok, err := tokenizer.LoadWith(files.Dir, tokenizer.Options{VocabSize: c.VocabSize})
 	if err != nil {
 		return nil, err
 	}

@@ -132,7 +132,11 @@ func (t *Tokenizer) Encode(text string, maxLen int) (*Encoding, error) {
 	}
 	s := t.getScratch()
 	defer t.putScratch(s)
-	s.a = t.tokenize(s, s.a[:0], text)
+	limit := 0
+	if maxLen > 0 {
+		limit = maxLen - specialsSingle
+	}
+	s.a = t.tokenize(s, s.a[:0], text, limit)
 	a := s.a
 	if maxLen > 0 && len(a) > maxLen-specialsSingle {
 		a = a[:maxLen-specialsSingle]
@@ -173,6 +177,12 @@ func (t *Tokenizer) AppendPairIDs(ids, typeIDs []int32, a, b string, maxLen int,
 	if err != nil {
 		return ids, typeIDs, err
 	}
+	ids, typeIDs = t.appendPairIDs(ids, typeIDs, ta, tb)
+	return ids, typeIDs, nil
+}
+
+// appendPairIDs appends [CLS] ta [SEP] tb [SEP] and its type ids.
+func (t *Tokenizer) appendPairIDs(ids, typeIDs []int32, ta, tb []token) ([]int32, []int32) {
 	ids = append(ids, t.clsID)
 	for _, tok := range ta {
 		ids = append(ids, tok.id)
@@ -188,10 +198,13 @@ func (t *Tokenizer) AppendPairIDs(ids, typeIDs []int32, a, b string, maxLen int,
 	for range len(tb) + 1 {
 		typeIDs = append(typeIDs, 1)
 	}
-	return ids, typeIDs, nil
+	return ids, typeIDs
 }
 
-// pair tokenizes both sides into the scratch and truncates them.
+// pair tokenizes both sides into the scratch and truncates them. With a
+// maximum length it tokenizes only as far as truncation can keep: budget+1
+// tokens per side tell whether a side fits, which (with the longer side's
+// identity, see compareLengths) is all truncatePair's result depends on.
 func (t *Tokenizer) pair(s *scratch, a, b string, maxLen int, tr Truncation) ([]token, []token, error) {
 	if tr != LongestFirst && tr != OnlySecond {
 		return nil, nil, fmt.Errorf("tokenizer: unknown truncation %v", tr)
@@ -199,16 +212,55 @@ func (t *Tokenizer) pair(s *scratch, a, b string, maxLen int, tr Truncation) ([]
 	if maxLen > 0 && maxLen < specialsPair {
 		return nil, nil, &LengthError{MaxLength: maxLen, Specials: specialsPair, Truncation: tr}
 	}
-	s.a = t.tokenize(s, s.a[:0], a)
-	s.b = t.tokenize(s, s.b[:0], b)
+	budget, limit := maxLen-specialsPair, 0
+	if maxLen > 0 {
+		limit = budget + 1
+	}
+	ca := cursor{t: t, text: a, norm: s.normA[:0]}
+	cb := cursor{t: t, text: b, norm: s.normB[:0]}
+	defer func() { s.normA, s.normB = ca.norm[:0], cb.norm[:0] }()
+	s.a = ca.fill(s, s.a[:0], limit)
+	s.b = cb.fill(s, s.b[:0], limit)
 	if maxLen <= 0 {
 		return s.a, s.b, nil
 	}
-	na, nb, err := truncatePair(len(s.a), len(s.b), maxLen-specialsPair, tr)
+	la, lb := len(s.a), len(s.b)
+	if tr == LongestFirst && la > budget && lb > budget && budget%2 == 1 {
+		la, lb = compareLengths(s, &ca, &cb, la, lb)
+	}
+	na, nb, err := truncatePair(la, lb, budget, tr)
 	if err != nil {
+		if !ca.done() {
+			err = fmt.Errorf("%w: the first text has more than %d tokens, max_length leaves room for %d and only_second may not cut it",
+				ErrMaxLength, budget, budget)
+		}
 		return nil, nil, err
 	}
 	return s.a[:na], s.b[:nb], nil
+}
+
+// compareLengths settles which side is longer when both exceed an odd
+// budget, the one case where truncatePair needs more than "over budget":
+// the odd token goes to the longer side. It counts on in lockstep from the
+// la and lb tokens already read, so it costs about the shorter side's
+// length, and returns counts that order the sides as their full lengths do.
+func compareLengths(s *scratch, ca, cb *cursor, la, lb int) (int, int) {
+	count := func(c *cursor, n *int) {
+		s.count = c.step(s, s.count[:0])
+		*n += len(s.count)
+	}
+	for {
+		switch {
+		case ca.done() && cb.done(),
+			ca.done() && lb > la,
+			cb.done() && la > lb:
+			return la, lb
+		case cb.done() || !ca.done() && la <= lb:
+			count(ca, &la)
+		default:
+			count(cb, &lb)
+		}
+	}
 }
 
 // truncatePair returns how many tokens of each side to keep so that they

@@ -3,8 +3,6 @@ package tokenizer
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -110,7 +108,7 @@ func TestNormalizerFlags(t *testing.T) {
 	}
 	for _, tc := range tests {
 		n := newNormalizer(tc.clean, tc.chinese, tc.strip, tc.lower)
-		buf, _ := n.normalize(nil, tc.in, 0)
+		buf, _, _ := n.normalize(nil, tc.in, 0, 0)
 		var got []rune
 		for _, c := range buf {
 			got = append(got, c.r)
@@ -133,7 +131,7 @@ func TestCanonicalOrder(t *testing.T) {
 		{"a\U0001D16D\u0301\U0001D165", "a\U0001D165\U0001D16D"}, // stripped mark inside the run
 		{"a\U0001D16D\u0CBF\U0001D165", "a\U0001D16D\U0001D165"}, // class-0 mark ends the run
 	} {
-		buf, _ := n.normalize(nil, tc.in, 0)
+		buf, _, _ := n.normalize(nil, tc.in, 0, 0)
 		var got []rune
 		for _, c := range buf {
 			got = append(got, c.r)
@@ -218,15 +216,6 @@ func TestLoadErrors(t *testing.T) {
 	if _, err := Load(t.TempDir()); err == nil {
 		t.Error("Load of an empty directory: no error")
 	}
-	write := func(t *testing.T, files map[string]string) string {
-		dir := t.TempDir()
-		for name, data := range files {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return dir
-	}
 	for name, files := range map[string]map[string]string{
 		"bad json":   {tokenizerJSON: `{"model":`},
 		"bad config": {vocabTXT: "[UNK]\n[CLS]\n[SEP]\n", tokenizerConfig: `{"do_lower_case": "yes"}`},
@@ -240,13 +229,13 @@ func TestLoadErrors(t *testing.T) {
 			"model":{"type":"WordPiece","unk_token":"[UNK]","vocab":{"[UNK]":0,"[CLS]":1,"[SEP]":2}}}`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := Load(write(t, files)); err == nil {
+			if _, err := Load(writeDir(t, files)); err == nil {
 				t.Error("no error")
 			}
 		})
 	}
 	t.Run("vocab only", func(t *testing.T) {
-		tok, err := Load(write(t, map[string]string{vocabTXT: "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n##s\n"}))
+		tok, err := Load(writeDir(t, map[string]string{vocabTXT: "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n##s\n"}))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -60,6 +60,7 @@ type scoreFlags struct {
 	skipInvalid bool
 	quiet       bool
 	progress    bool
+	shard       shard
 }
 
 func scoreCommand() command {
@@ -82,6 +83,7 @@ func newScoreFlags() (*flagSpec, *scoreFlags) {
 	fs.BoolVar(&f.skipInvalid, "skip-invalid", false, "report malformed records on stderr, skip them and go on")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar and no per-record reports of skipped records")
 	fs.BoolVar(&f.progress, "progress", false, "report progress on stderr even when it is not a terminal (a plain line every 5 s)")
+	fs.Var(&f.shard, "shard", "score only shard `I/N` of the input: the lines numbered L with (L-1) mod N = I,\neach output line prefixed with L and a tab, so that shards merge in order:\n  sort -m -s -t \"$(printf '\\t')\" -k1,1n OUT... | cut -f2-\n(one jsonl or tsv input; for a Kubernetes Indexed Job: --shard $(JOB_COMPLETION_INDEX)/N)")
 	registerReplicas(fs, &f.replicas)
 	return spec, f
 }
@@ -102,6 +104,9 @@ func runScore(ctx context.Context, std stdio, args []string) int {
 	opts, err := f.check()
 	if err == nil && progressOut != nil && std.errIsTerminal {
 		opts.Progress = progressOut // the hub's download bar redraws in place
+	}
+	if err == nil {
+		err = f.shard.check(files, f.format)
 	}
 	var inputs []input
 	var sizes []int64
@@ -153,7 +158,13 @@ func runScore(ctx context.Context, std stdio, args []string) int {
 		bar = startProgress(progressOut, std.errIsTerminal, sizes, interval)
 		cfg.onWritten = bar.written
 	}
-	stats, err := runPipeline(ctx, sc, newMultiSource(inputs), newRecordWriter(out), cfg)
+	var src recordSource = newMultiSource(inputs)
+	w := newRecordWriter(out)
+	if f.shard.enabled() {
+		src = &shardSource{src: src, sh: f.shard}
+		w.lineNumbers = true
+	}
+	stats, err := runPipeline(ctx, sc, src, w, cfg)
 	if bar != nil {
 		bar.finish()
 	}

@@ -106,12 +106,28 @@ func (b *Batcher) Config() Config { return b.cfg }
 // Submit admits pairs as one job, waiting for room in the queue while ctx
 // allows. Cancelling ctx later drops the job's unscored pairs.
 func (b *Batcher) Submit(ctx context.Context, pairs []engine.Pair) (*Job, error) {
-	return b.submit(ctx, pairs, true)
+	return b.submit(ctx, pairs, true, nil)
 }
 
 // TrySubmit is Submit without waiting: a full queue is ErrOverloaded.
 func (b *Batcher) TrySubmit(ctx context.Context, pairs []engine.Pair) (*Job, error) {
-	return b.submit(ctx, pairs, false)
+	return b.submit(ctx, pairs, false, nil)
+}
+
+// SubmitOptions tune one submission.
+type SubmitOptions struct {
+	// Tokenize, when set, tokenizes this job's pairs instead of the
+	// Scorer's Tokenize (a server's per-request truncation settings); it
+	// runs on the Batcher's tokenizer goroutines and must be safe for
+	// concurrent use.
+	Tokenize func(engine.Pair) (engine.Sequence, error)
+	// NoWait makes a full queue ErrOverloaded at once, as TrySubmit.
+	NoWait bool
+}
+
+// SubmitWith is Submit (or TrySubmit, with NoWait) with per-job options.
+func (b *Batcher) SubmitWith(ctx context.Context, pairs []engine.Pair, o SubmitOptions) (*Job, error) {
+	return b.submit(ctx, pairs, !o.NoWait, o.Tokenize)
 }
 
 // Score submits pairs and waits for their result.
@@ -123,7 +139,7 @@ func (b *Batcher) Score(ctx context.Context, pairs []engine.Pair) (Result, error
 	return j.Wait(ctx)
 }
 
-func (b *Batcher) submit(ctx context.Context, pairs []engine.Pair, wait bool) (*Job, error) {
+func (b *Batcher) submit(ctx context.Context, pairs []engine.Pair, wait bool, tokenize func(engine.Pair) (engine.Sequence, error)) (*Job, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -157,7 +173,10 @@ func (b *Batcher) submit(ctx context.Context, pairs []engine.Pair, wait bool) (*
 		b.feeders.Add(1)
 	}
 	b.mu.Unlock()
-	j := newJob(ctx, pairs)
+	if tokenize == nil {
+		tokenize = b.sc.Tokenize
+	}
+	j := newJob(ctx, pairs, tokenize)
 	if n == 0 {
 		j.finish()
 		return j, nil
@@ -233,7 +252,7 @@ func (b *Batcher) tokenize() {
 		seg := &segment{job: j, idx: make([]int, 0, c.end-c.start), seqs: make([]engine.Sequence, 0, c.end-c.start)}
 		failed := 0
 		for i := c.start; i < c.end; i++ {
-			s, err := b.sc.Tokenize(j.pairs[i])
+			s, err := j.tokenize(j.pairs[i])
 			if err != nil {
 				j.setPairErr(i, err)
 				failed++
