@@ -141,6 +141,13 @@ func TestErrorContract(t *testing.T) {
 		tc{"download quiet and progress", with("download", "--quiet", "--progress"), "", 2, "minilm: --quiet and --progress contradict each other", false, ""},
 		// bench
 		tc{"bench batch sizes", with("bench", "--batch-sizes", "0"), "", 2, `minilm: --batch-sizes "0": want a comma-separated list of positive integers`, false, ""},
+		// serve: the flags it checks before it listens (the model loads
+		// after, behind the readiness probe)
+		tc{"serve unknown flag", with("serve", "--nope"), "", 2, "minilm serve: flag provided but not defined: -nope", false, ""},
+		tc{"serve argument", with("serve", "extra"), "", 2, `minilm: serve takes no arguments, got ["extra"]`, false, ""},
+		tc{"serve unknown backend", with("serve", "--backend", "gpu"), "", 2, `minilm: --backend "gpu": want auto, cpu or metal`, false, ""},
+		tc{"serve truncate", with("serve", "--truncate", "middle"), "", 2, `minilm: --truncate "middle": want longest-first or only-second`, false, ""},
+		tc{"serve replicas", with("serve", "--replicas", "-1"), "", 2, "minilm: --replicas -1: must be 0 (in this process) or more", false, ""},
 		// the command itself
 		tc{"unknown command", with("frobnicate"), "", 2, `minilm: unknown command "frobnicate"`, false, ""},
 	)
