@@ -50,7 +50,7 @@ func runTokenize(ctx context.Context, std stdio, args []string) int {
 	)
 	spec := newFlagSpec("tokenize", "minilm tokenize [flags] [FILE|-]", tokenizeAbout)
 	spec.fs.StringVar(&model, "model", defaultModel, "model `dir`ectory, or Hugging Face repo id (org/name[@revision]) looked up in the\nHugging Face cache and downloaded when missing")
-	spec.fs.IntVar(&maxLength, "max-length", 0, "truncate to `n` tokens, special tokens included, where a line has no \"max_length\":\n0 (the model's limit) or 5 up to that limit, as score takes")
+	spec.fs.IntVar(&maxLength, "max-length", 0, fmt.Sprintf("truncate to `n` tokens, special tokens included, where a line has no \"max_length\":\n0 (the model's limit) or %d up to that limit, as score takes", engine.MinMaxLength))
 	spec.fs.StringVar(&truncate, "truncate", "longest-first", "how pairs over max_length are cut: longest-first (like Hugging Face) or only-second")
 	spec.fs.BoolVar(&offline, "offline", false, "never download: a repo id must already be in the Hugging Face cache (as HF_HUB_OFFLINE=1)")
 	files, status, done := spec.parse(std, args)
