@@ -146,7 +146,7 @@ func download(ctx context.Context, ref string, opts Options) (string, error) {
 
 func newModel(files *loader.Model, opts Options, hook backendhook.NewBackend) (*Model, error) {
 	c := files.Config
-	if err := checkMaxLength(opts.MaxLength, c.MaxPositionEmbeddings); err != nil {
+	if err := CheckMaxLength(opts.MaxLength, c.MaxPositionEmbeddings); err != nil {
 		return nil, err
 	}
 	// Its errors name the file.

@@ -161,7 +161,7 @@ func runBench(ctx context.Context, std stdio, args []string) int {
 		// token positions it computes.
 		m, err := engine.Load(backendhook.With(ctx, bench.MeteredBackend(f.backend)), f.model, opts)
 		if err != nil {
-			return exitWith(ctx, std, err)
+			return exitWith(ctx, std, modelError(err, f.model))
 		}
 		defer m.Close()
 		info := m.Info()
@@ -178,7 +178,7 @@ func runBench(ctx context.Context, std stdio, args []string) int {
 			Config: replica.Config{Path: exe, Workers: f.replicas, Stderr: std.err},
 		})
 		if err != nil {
-			return exitWith(ctx, std, err)
+			return exitWith(ctx, std, modelError(err, f.model))
 		}
 		defer func() {
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeGrace)

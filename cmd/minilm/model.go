@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -26,7 +27,7 @@ type modelFlags struct {
 
 func (m *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&m.model, "model", defaultModel, "model `dir`ectory, or Hugging Face repo id (org/name[@revision]) looked up in the\nHugging Face cache and downloaded when missing")
-	fs.IntVar(&m.maxLength, "max-length", 0, "truncate pairs to `n` tokens, special tokens included: 0 (the model's limit, 512 for MiniLM)\nor 5 (the specials and one token each of query and passage) up to that limit")
+	fs.IntVar(&m.maxLength, "max-length", 0, fmt.Sprintf("truncate pairs to `n` tokens, special tokens included: 0 (the model's limit, 512 for MiniLM)\nor %d (the specials and one token each of query and passage) up to that limit", engine.MinMaxLength))
 	fs.StringVar(&m.truncate, "truncate", "longest-first", "`strategy` for cutting pairs over --max-length: longest-first (like Hugging Face) or only-second\n(never cut the query; a query too long on its own is then an invalid record)")
 	fs.StringVar(&m.activation, "activation", "auto", "score `activation`: raw (the logit), sigmoid, or auto (what the model's config says:\nraw logits for the ms-marco models, as sentence-transformers does)")
 	fs.IntVar(&m.threads, "threads", 0, "CPU threads for inference (0: one per CPU)")
@@ -47,7 +48,8 @@ func (m *modelFlags) options(progress io.Writer) (engine.Options, error) {
 		Progress:  progress,
 	}
 	if !slices.Contains(engine.Backends, m.backend) {
-		return opts, usagef("--backend %q: want %s", m.backend, strings.Join(engine.Backends, ", "))
+		n := len(engine.Backends)
+		return opts, usagef("--backend %q: want %s or %s", m.backend, strings.Join(engine.Backends[:n-1], ", "), engine.Backends[n-1])
 	}
 	if m.truncate != "longest-first" && m.truncate != "only-second" || opts.Truncation.UnmarshalText([]byte(m.truncate)) != nil {
 		return opts, usagef("--truncate %q: want longest-first or only-second", m.truncate)

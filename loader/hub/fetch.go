@@ -25,6 +25,7 @@ type downloader struct {
 	token       string
 	head, get   *http.Client // head never follows redirects; get strips the token off-host
 	progress    io.Writer
+	plain       bool
 	retryBase   time.Duration
 	now         func() time.Time
 }
@@ -56,6 +57,7 @@ func newDownloader(repoID, rev string, c cache, opts Options) (*downloader, erro
 		repoID: repoID, rev: rev, cache: c, endpoint: ep,
 		token:     token(opts.Token),
 		progress:  opts.Progress,
+		plain:     opts.ProgressPlain,
 		retryBase: opts.retryBase,
 		now:       opts.now,
 	}
@@ -377,7 +379,7 @@ func (d *downloader) download(ctx context.Context, m fileMeta, blob string) erro
 	if err != nil {
 		return fmt.Errorf("hub: %s: read partial download: %w", m.name, err)
 	}
-	bar := newProgress(d.progress, m.name, m.size, have, d.now)
+	bar := newProgress(d.progress, d.plain, m.name, m.size, have, d.now)
 	for failures := 0; have < m.size; {
 		var err error
 		have, err = d.getOnce(ctx, m, f, h, have, bar)
