@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"strings"
 
 	"github.com/minilm-dev/minilm/engine"
 )
@@ -21,14 +22,14 @@ func Example() {
 	ranked, err := m.Rank(ctx, "How many people live in Berlin?", []string{
 		"Berlin is well known for its museums.",
 		"Berlin has a population of 3,520,031 registered inhabitants in an area of 891.82 square kilometers.",
-	}, 0)
+	}, engine.RankOptions{ReturnDocuments: true})
 	if err != nil {
 		log.Fatal(err)
 	}
 	for _, r := range ranked {
-		fmt.Printf("doc %d: %.2f\n", r.Index, r.Score)
+		fmt.Printf("doc %d: %.2f %s…\n", r.Index, r.Score, strings.Join(strings.Fields(r.Document)[:4], " "))
 	}
 	// Output:
-	// doc 1: 6.45
-	// doc 0: 3.50
+	// doc 1: 6.45 Berlin has a population…
+	// doc 0: 3.50 Berlin is well known…
 }

@@ -502,6 +502,9 @@ func parseTokenizerJSON(data []byte, path string) (settings, error) {
 			if st.cls, err = processorToken(pp.Cls); err == nil {
 				st.sep, err = processorToken(pp.Sep)
 			}
+			if err != nil {
+				err = fmt.Errorf("tokenizer: %s: post_processor: %w", path, err)
+			}
 		default:
 			err = badFilef(path, "post_processor %q is not supported", pp.Type)
 		}
@@ -514,11 +517,11 @@ func parseTokenizerJSON(data []byte, path string) (settings, error) {
 
 func processorToken(pair []json.RawMessage) (string, error) {
 	if len(pair) != 2 {
-		return "", errors.New("tokenizer: BertProcessing token is not [token, id]")
+		return "", errors.New("BertProcessing token is not [token, id]")
 	}
 	var s string
 	if err := json.Unmarshal(pair[0], &s); err != nil {
-		return "", fmt.Errorf("tokenizer: BertProcessing token: %w", err)
+		return "", fmt.Errorf("BertProcessing token: %w", err)
 	}
 	return s, nil
 }

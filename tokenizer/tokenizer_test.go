@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -253,5 +254,46 @@ func TestModelMaxLength(t *testing.T) {
 	tok := loadTiny(t)
 	if tok.ModelMaxLength() != 512 || tok.VocabSize() != 30522 {
 		t.Errorf("ModelMaxLength %d VocabSize %d; want 512, 30522", tok.ModelMaxLength(), tok.VocabSize())
+	}
+}
+
+// TestLengthErrorMessage checks that a length error carries its numbers for
+// callers (errors.As) and says its context once.
+func TestLengthErrorMessage(t *testing.T) {
+	tok := loadTiny(t)
+	_, err := tok.EncodePair("a b c", "d", 5, OnlySecond)
+	var le *LengthError
+	if !errors.As(err, &le) || le.First != 3 || le.MaxLength != 5 || le.Specials != 3 || le.Truncation != OnlySecond {
+		t.Fatalf("EncodePair only_second = %v (%+v), want a *LengthError{First: 3, MaxLength: 5}", err, le)
+	}
+	want := "tokenizer: the first text is 3 tokens, longer than max_length 5 allows with only_second truncation (at most 1: "
+	if !strings.HasPrefix(err.Error(), want) || strings.Count(err.Error(), "tokenizer:") != 1 {
+		t.Errorf("message %q, want it to start %q and name the package once", err, want)
+	}
+	_, err = tok.Encode("a", 1)
+	if err == nil || err.Error() != "tokenizer: max_length 1 cannot hold the 2 special tokens" {
+		t.Errorf("Encode max 1: %v", err)
+	}
+}
+
+func TestTruncationText(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Truncation
+	}{{"longest_first", LongestFirst}, {"longest-first", LongestFirst}, {"only_second", OnlySecond}, {"only-second", OnlySecond}} {
+		var tr Truncation
+		if err := tr.UnmarshalText([]byte(tc.in)); err != nil || tr != tc.want {
+			t.Errorf("UnmarshalText(%q) = %v, %v; want %v", tc.in, tr, err, tc.want)
+		}
+		if b, err := tc.want.MarshalText(); err != nil || string(b) != tc.want.String() {
+			t.Errorf("MarshalText(%v) = %q, %v", tc.want, b, err)
+		}
+	}
+	var tr Truncation
+	if err := tr.UnmarshalText([]byte("middle")); err == nil || !strings.Contains(err.Error(), "longest_first or only_second") {
+		t.Errorf("UnmarshalText(middle) = %v, want an error listing the strategies", err)
+	}
+	if _, err := Truncation(7).MarshalText(); err == nil {
+		t.Error("MarshalText(Truncation(7)): no error")
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/minilm-dev/minilm/cmd/minilm/internal/benchreport"
 	"github.com/minilm-dev/minilm/engine"
+	"github.com/minilm-dev/minilm/internal/backendhook"
 	"github.com/minilm-dev/minilm/kernels"
 	"github.com/minilm-dev/minilm/kernels/cpu"
 	"github.com/minilm-dev/minilm/kernels/metal"
@@ -164,8 +165,7 @@ func runBench(ctx context.Context, std stdio, args []string) int {
 	if f.replicas <= 1 {
 		// The backend is wrapped to time each forward pass and count the
 		// token positions it computes.
-		opts.NewBackend = meteredBackendFor(f.backend)
-		m, err := engine.Load(ctx, f.model, opts)
+		m, err := engine.Load(backendhook.With(ctx, meteredBackendFor(f.backend)), f.model, opts)
 		if err != nil {
 			return exitWith(ctx, std, err)
 		}

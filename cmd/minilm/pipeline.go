@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -364,6 +365,8 @@ type recordWriter struct {
 	cw     *csv.Writer // over w
 	buf    []byte
 	header []string // the last CSV header printed
+
+	lineNumbers bool // start each line with the record's input line number and a tab (--shard)
 }
 
 func newRecordWriter(w io.Writer) *recordWriter {
@@ -372,13 +375,17 @@ func newRecordWriter(w io.Writer) *recordWriter {
 }
 
 func (rw *recordWriter) write(r *record) error {
+	rw.buf = rw.buf[:0]
+	if rw.lineNumbers {
+		rw.buf = append(strconv.AppendInt(rw.buf, int64(r.line), 10), '\t')
+	}
 	switch r.format {
 	case formatCSV:
 		return rw.writeCSV(r)
 	case formatTSV:
-		rw.buf = r.appendTSV(rw.buf[:0])
+		rw.buf = r.appendTSV(rw.buf)
 	default:
-		rw.buf = r.appendJSONL(rw.buf[:0])
+		rw.buf = r.appendJSONL(rw.buf)
 	}
 	_, err := rw.w.Write(rw.buf)
 	return err

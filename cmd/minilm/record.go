@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +24,7 @@ const (
 	formatJSONL format = iota // {"query":..,"passage":..} or {"query":..,"documents":[..]} per line
 	formatTSV                 // query<TAB>passage per line
 	formatCSV                 // header row naming query and passage columns
+	formatSniff               // stdin without --format: told from its first line
 )
 
 func (f format) String() string {
@@ -30,6 +33,8 @@ func (f format) String() string {
 		return "tsv"
 	case formatCSV:
 		return "csv"
+	case formatSniff:
+		return "not yet known"
 	default:
 		return "jsonl"
 	}
@@ -151,6 +156,12 @@ func parseJSONL(line []byte, r *record) error {
 		return errors.New("invalid UTF-8")
 	}
 	line = bytes.TrimRight(line, " \t\r")
+	switch t := bytes.TrimLeft(line, " \t"); {
+	case len(t) > 0 && t[0] == '[':
+		return errors.New(`a JSON array: minilm reads JSON Lines, one {"query":..,"passage":..} object per line (convert an array with: jq -c '.[]' FILE)`)
+	case len(t) == 1 && t[0] == '{':
+		return errors.New(`an object spread over several lines: minilm reads JSON Lines, one object per line (convert with: jq -c . FILE)`)
+	}
 	dec := json.NewDecoder(bytes.NewReader(line))
 	tok, err := dec.Token()
 	if err != nil {
@@ -327,4 +338,55 @@ func parseTSV(line []byte, r *record) error {
 	r.scores = make([]float32, 1)
 	r.raw = line
 	return nil
+}
+
+// sniffFormat tells the format of an input without a name (stdin) from its
+// first non-blank line, which stays in br: JSON (an object or array),
+// query<TAB>passage, or a CSV header naming query and passage. Anything
+// else is refused rather than guessed.
+func sniffFormat(br *bufio.Reader, name string) (format, error) {
+	lineNo, start := 1, 0
+	var err error // from the last read
+	for {
+		buf, _ := br.Peek(br.Buffered())
+		for {
+			nl := bytes.IndexByte(buf[start:], '\n')
+			if nl < 0 {
+				break
+			}
+			line := buf[start : start+nl]
+			if len(bytes.TrimSpace(bytes.TrimPrefix(line, []byte("\uFEFF")))) > 0 {
+				return sniffLine(line, name, lineNo)
+			}
+			start += nl + 1
+			lineNo++
+		}
+		if err != nil || len(buf) == br.Size() {
+			// The end of the input (or a first line longer than the buffer).
+			if line := buf[start:]; len(bytes.TrimSpace(line)) > 0 {
+				return sniffLine(line, name, lineNo)
+			}
+			return formatJSONL, nil // nothing to read: any format gives no records
+		}
+		if _, err = br.Peek(len(buf) + 1); err != nil && err != io.EOF {
+			return 0, fmt.Errorf("read %s: %w", name, err)
+		}
+	}
+}
+
+func sniffLine(line []byte, name string, lineNo int) (format, error) {
+	line = bytes.TrimPrefix(bytes.TrimRight(line, "\r"), []byte("\uFEFF"))
+	t := bytes.TrimLeft(line, " \t")
+	switch {
+	case t[0] == '{' || t[0] == '[':
+		return formatJSONL, nil
+	case bytes.IndexByte(line, '\t') >= 0:
+		return formatTSV, nil
+	}
+	if fields, err := csv.NewReader(bytes.NewReader(line)).Read(); err == nil && column(fields, "query") >= 0 && column(fields, "passage") >= 0 {
+		return formatCSV, nil
+	}
+	c, _ := utf8.DecodeRune(t)
+	return 0, &inputError{file: name, line: lineNo,
+		reason: fmt.Sprintf("not JSON (the line starts with %q), nor a TSV line or a CSV header naming query and passage; give --format tsv or csv", c)}
 }

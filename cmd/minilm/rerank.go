@@ -100,7 +100,7 @@ func runRerank(ctx context.Context, std stdio, args []string) int {
 		return exitWith(ctx, std, err)
 	}
 	defer m.Close()
-	ranked, err := m.Rank(ctx, f.query, docs, f.topK)
+	ranked, err := m.Rank(ctx, f.query, docs, engine.RankOptions{TopK: f.topK})
 	if err != nil {
 		return exitWith(ctx, std, err)
 	}
