@@ -37,10 +37,11 @@ func rerankCommand() command {
 
 type rerankFlags struct {
 	modelFlags
-	query  string
-	topK   int
-	json   bool
-	format string
+	query   string
+	topK    int
+	json    bool
+	format  string
+	maxLine maxLineFlag
 }
 
 func runRerank(ctx context.Context, std stdio, args []string) int {
@@ -51,6 +52,7 @@ func runRerank(ctx context.Context, std stdio, args []string) int {
 	spec.fs.IntVar(&f.topK, "top-k", 0, "print only the best `k` documents (0: all)")
 	spec.fs.BoolVar(&f.json, "json", false, `print JSON lines {"rank":1,"index":..,"score":..,"text":".."}`)
 	spec.fs.StringVar(&f.format, "format", "", "input `format`: text (one document per line) or jsonl (default: by extension; stdin: text)")
+	registerMaxLine(spec.fs, &f.maxLine)
 	files, status, done := spec.parse(std, args)
 	if done {
 		return status
@@ -88,7 +90,7 @@ func runRerank(ctx context.Context, std stdio, args []string) int {
 		defer fh.Close()
 		r, label = fh, name
 	}
-	docs, err := readDocuments(r, label, jsonl)
+	docs, err := readDocuments(r, label, jsonl, int(f.maxLine))
 	if err != nil {
 		return exitWith(ctx, std, err)
 	}
@@ -138,22 +140,23 @@ func flagSet(spec *flagSpec, name string) bool {
 }
 
 // readDocuments reads rerank's documents: non-blank lines, or the "text" of
-// JSON lines. A malformed line is an *inputError.
-func readDocuments(r io.Reader, name string, jsonl bool) ([]string, error) {
-	br := bufio.NewReaderSize(r, 1<<16)
+// JSON lines. A malformed line, or one longer than maxLine, is an
+// *inputError.
+func readDocuments(r io.Reader, name string, jsonl bool, maxLine int) ([]string, error) {
+	lr := newLineReader(r, maxLine)
 	var docs []string
 	for n := 1; ; n++ {
-		line, err := br.ReadBytes('\n')
-		if len(line) == 0 && err != nil {
-			if err == io.EOF {
-				return docs, nil
-			}
+		line, err := lr.next()
+		var tooLong *lineTooLongError
+		switch {
+		case err == io.EOF:
+			return docs, nil
+		case errors.As(err, &tooLong):
+			return nil, &inputError{file: name, line: n, reason: tooLong.Error()}
+		case err != nil:
 			return nil, fmt.Errorf("read %s: %w", name, err)
 		}
-		if err != nil && err != io.EOF {
-			return nil, fmt.Errorf("read %s: %w", name, err)
-		}
-		line = bytes.TrimRight(line, "\r\n")
+		line = bytes.TrimRight(line, "\r")
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
@@ -161,7 +164,7 @@ func readDocuments(r io.Reader, name string, jsonl bool) ([]string, error) {
 			return nil, &inputError{file: name, line: n, reason: "invalid UTF-8"}
 		}
 		if !jsonl {
-			docs = append(docs, string(line))
+			docs = append(docs, aliasString(line)) // the line is the document's own
 			continue
 		}
 		text, err := parseTextLine(line)
@@ -186,8 +189,8 @@ func parseTextLine(line []byte) (string, error) {
 	if !ok {
 		return "", errors.New(`missing "text"`)
 	}
-	var s string
-	if err := decodeString(raw, &s); err != nil {
+	s, err := decodeString(raw)
+	if err != nil {
 		return "", fmt.Errorf(`"text" %v`, err)
 	}
 	return s, nil
