@@ -204,6 +204,16 @@ func ParseConfig(data []byte, name string) (*Config, error) {
 	return c, nil
 }
 
+// ReadConfig reads and parses the config.json at path (see ParseConfig);
+// a file beyond 1 MiB is refused (ErrCorrupt) before it is read.
+func ReadConfig(path string) (*Config, error) {
+	data, err := readLimited(path, maxConfigJSON)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfig(data, path)
+}
+
 // parseActivation follows sentence-transformers' CrossEncoder: the v4 key
 // wins, then the legacy key, then sigmoid for a one-label model.
 func parseActivation(name string, st map[string]json.RawMessage, legacy *string) (Activation, error) {

@@ -36,11 +36,7 @@ func Open(ctx context.Context, ref string, opts Options) (*Model, error) {
 		return nil, err
 	}
 	cfgPath := filepath.Join(dir, "config.json")
-	data, err := readLimited(cfgPath, maxConfigJSON)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := ParseConfig(data, cfgPath)
+	cfg, err := ReadConfig(cfgPath)
 	if err != nil {
 		return nil, err
 	}

@@ -229,11 +229,16 @@ func (t *Tokenizer) pair(s *scratch, a, b string, maxLen int, tr Truncation) ([]
 		la, lb = compareLengths(s, &ca, &cb, la, lb)
 	}
 	na, nb, err := truncatePair(la, lb, budget, tr)
-	if err != nil {
-		if !ca.done() {
-			err = fmt.Errorf("%w: the first text has more than %d tokens, max_length leaves room for %d and only_second may not cut it",
-				ErrMaxLength, budget, budget)
+	var le *LengthError
+	if errors.As(err, &le) && le.First > 0 && !ca.done() {
+		// The error names the first text's length: count the rest of it
+		// (in bounded memory; this is the refusal path only).
+		for !ca.done() {
+			s.count = ca.step(s, s.count[:0])
+			le.First += len(s.count)
 		}
+	}
+	if err != nil {
 		return nil, nil, err
 	}
 	return s.a[:na], s.b[:nb], nil

@@ -13,7 +13,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/minilm-dev/minilm/engine"
 )
@@ -152,6 +154,11 @@ func (r *record) appendTSV(dst []byte) []byte {
 // array of strings. Every other field is kept as it is; an existing "score"
 // ("scores" for documents) is replaced in place, so scored files can be
 // scored again.
+//
+// The line is validated in one pass that allocates nothing and then walked
+// in place; strings without escapes alias the line (which the record keeps
+// unchanged as its output's source), so a record costs about its line's
+// size, whatever that is.
 func parseJSONL(line []byte, r *record) error {
 	if !utf8.Valid(line) {
 		return errors.New("invalid UTF-8")
@@ -163,42 +170,39 @@ func parseJSONL(line []byte, r *record) error {
 	case len(t) == 1 && t[0] == '{':
 		return errors.New(`an object spread over several lines: minilm reads JSON Lines, one object per line (convert with: jq -c . FILE)`)
 	}
-	dec := json.NewDecoder(bytes.NewReader(line))
-	tok, err := dec.Token()
-	if err != nil {
+	if !json.Valid(line) {
+		var v json.RawMessage
+		err := json.Unmarshal(line, &v)
+		if err != nil && strings.Contains(err.Error(), "after top-level value") {
+			return errors.New("bad JSON: data after the object")
+		}
 		return fmt.Errorf("bad JSON: %v", jsonReason(err))
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
+	i := skipSpace(line, 0)
+	if line[i] != '{' {
 		return errors.New("not a JSON object")
 	}
 	var (
-		query, passage, documents json.RawMessage
-		hasQuery, hasPassage      bool
-		hasDocuments              bool
-		lastEnd                   = int(dec.InputOffset()) // just after '{' while the object is empty
+		query, passage, documents []byte
+		hasPassage, hasDocuments  bool
+		lastEnd                   = i + 1 // just after '{' while the object is empty
 		empty                     = true
 		scoreAt, scoreTo          = -1, -1
 		scoresAt, scoresTo        = -1, -1
 	)
-	for dec.More() {
-		tok, err := dec.Token()
+	for i = skipSpace(line, i+1); line[i] != '}'; {
+		kEnd := skipJSONValue(line, i)
+		key, err := jsonString(line[i:kEnd])
 		if err != nil {
-			return fmt.Errorf("bad JSON: %v", jsonReason(err))
+			return fmt.Errorf("bad JSON: key: %v", err)
 		}
-		key, ok := tok.(string)
-		if !ok {
-			return fmt.Errorf("bad JSON: object key is %v, not a string", tok)
-		}
-		var val json.RawMessage
-		if err := dec.Decode(&val); err != nil {
-			return fmt.Errorf("bad JSON: %v", jsonReason(err))
-		}
-		end := int(dec.InputOffset())
-		start := end - len(val)
+		start := skipSpace(line, skipSpace(line, kEnd)+1) // past ':'
+		end := skipJSONValue(line, start)
+		val := line[start:end]
 		lastEnd, empty = end, false
 		switch key {
 		case "query":
-			query, hasQuery = val, true
+			query = val
 		case "passage":
 			passage, hasPassage = val, true
 		case "documents":
@@ -208,32 +212,24 @@ func parseJSONL(line []byte, r *record) error {
 		case "scores":
 			scoresAt, scoresTo = start, end
 		}
-	}
-	tok, err = dec.Token()
-	if err != nil {
-		return fmt.Errorf("bad JSON: %v", jsonReason(err))
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '}' {
-		return errors.New("bad JSON: object not closed")
-	}
-	closeEnd := int(dec.InputOffset())
-	if len(bytes.TrimSpace(line[closeEnd:])) != 0 {
-		return errors.New("bad JSON: data after the object")
+		if i = skipSpace(line, end); line[i] == ',' {
+			i = skipSpace(line, i+1)
+		}
 	}
 
-	if !hasQuery {
+	if query == nil {
 		return errors.New(`missing "query"`)
 	}
-	var q string
-	if err := decodeString(query, &q); err != nil {
+	q, err := decodeString(query)
+	if err != nil {
 		return fmt.Errorf(`"query" %v`, err)
 	}
 	switch {
 	case hasPassage && hasDocuments:
 		return errors.New(`both "passage" and "documents"; give one`)
 	case hasPassage:
-		var p string
-		if err := decodeString(passage, &p); err != nil {
+		p, err := decodeString(passage)
+		if err != nil {
 			return fmt.Errorf(`"passage" %v`, err)
 		}
 		r.pairs = []engine.Pair{{Query: q, Passage: p}}
@@ -268,37 +264,167 @@ func parseJSONL(line []byte, r *record) error {
 	return nil
 }
 
+// skipSpace returns the index of the first non-space byte of b from i.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipJSONValue returns the index just past the value starting at b[i]; b
+// must be valid JSON (json.Valid), so only strings and nesting need care.
+func skipJSONValue(b []byte, i int) int {
+	depth := 0
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		default:
+			if depth == 0 { // a number or literal: up to a delimiter
+				for i < len(b) && !bytes.ContainsRune([]byte(",}] \t\r\n"), rune(b[i])) {
+					i++
+				}
+				return i
+			}
+		}
+	}
+	return i
+}
+
 // decodeString decodes a JSON string; null and other types are errors.
-func decodeString(raw json.RawMessage, s *string) error {
+func decodeString(raw []byte) (string, error) {
 	if len(raw) == 0 || raw[0] != '"' {
-		return fmt.Errorf("is %s, not a string", jsonKind(raw))
+		return "", fmt.Errorf("is %s, not a string", jsonKind(raw))
 	}
-	if err := json.Unmarshal(raw, s); err != nil {
-		return fmt.Errorf("is not a valid string: %v", jsonReason(err))
+	s, err := jsonString(raw)
+	if err != nil {
+		return "", fmt.Errorf("is not a valid string: %v", err)
 	}
-	return nil
+	return s, nil
+}
+
+// jsonString decodes a valid JSON string literal as encoding/json does (a
+// lone surrogate becomes U+FFFD). Without escapes the result aliases raw,
+// which must then stay unchanged; with them it is decoded once into memory
+// of its own.
+func jsonString(raw []byte) (string, error) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", errors.New("not a string literal")
+	}
+	body := raw[1 : len(raw)-1]
+	if bytes.IndexByte(body, '\\') < 0 {
+		if len(body) == 0 {
+			return "", nil
+		}
+		return unsafe.String(&body[0], len(body)), nil
+	}
+	out := make([]byte, 0, len(body))
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		if i++; i >= len(body) {
+			return "", errors.New("truncated escape")
+		}
+		switch body[i] {
+		case '"', '\\', '/':
+			out = append(out, body[i])
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, n := hex4(body[i+1:])
+			if n < 0 {
+				return "", errors.New("bad \\u escape")
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				r2, n2 := rune(-1), -1
+				if i+2 < len(body) && body[i+1] == '\\' && body[i+2] == 'u' {
+					r2, n2 = hex4(body[i+3:])
+				}
+				if dec := utf16.DecodeRune(r, r2); n2 >= 0 && dec != utf8.RuneError {
+					r = dec
+					i += 6
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			return "", fmt.Errorf("bad escape \\%c", body[i])
+		}
+	}
+	return unsafe.String(unsafe.SliceData(out), len(out)), nil
+}
+
+// hex4 reads four hex digits; n is -1 when they are not.
+func hex4(b []byte) (rune, int) {
+	if len(b) < 4 {
+		return 0, -1
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, -1
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, 4
 }
 
 // decodeStrings decodes a JSON array of strings.
-func decodeStrings(raw json.RawMessage) ([]string, error) {
+func decodeStrings(raw []byte) ([]string, error) {
 	if len(raw) == 0 || raw[0] != '[' {
 		return nil, fmt.Errorf("is %s, not an array of strings", jsonKind(raw))
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, fmt.Errorf("is not a valid array: %v", jsonReason(err))
-	}
-	out := make([]string, len(items))
-	for i, it := range items {
-		if err := decodeString(it, &out[i]); err != nil {
-			return nil, fmt.Errorf("item %d %v", i, err)
+	var out []string
+	for i := skipSpace(raw, 1); raw[i] != ']'; {
+		end := skipJSONValue(raw, i)
+		s, err := decodeString(raw[i:end])
+		if err != nil {
+			return nil, fmt.Errorf("item %d %v", len(out), err)
+		}
+		out = append(out, s)
+		if i = skipSpace(raw, end); raw[i] == ',' {
+			i = skipSpace(raw, i+1)
 		}
 	}
 	return out, nil
 }
 
 // jsonKind names the type of a JSON value for error messages.
-func jsonKind(raw json.RawMessage) string {
+func jsonKind(raw []byte) string {
 	if len(raw) == 0 {
 		return "empty"
 	}
@@ -319,7 +445,9 @@ func jsonKind(raw json.RawMessage) string {
 
 // jsonReason turns a decoder error into a reason without Go type names.
 func jsonReason(err error) string {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+	var se *json.SyntaxError
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.As(err, &se) && se.Error() == "unexpected end of JSON input" {
 		return "unexpected end of line"
 	}
 	return err.Error()
@@ -335,7 +463,8 @@ func parseTSV(line []byte, r *record) error {
 	if n := bytes.Count(line, []byte{'\t'}) + 1; n != 2 {
 		return fmt.Errorf("wrong column count: %d, want 2 (query<TAB>passage)", n)
 	}
-	r.pairs = []engine.Pair{{Query: string(line[:tab]), Passage: string(line[tab+1:])}}
+	// The strings alias the line, which the record keeps unchanged.
+	r.pairs = []engine.Pair{{Query: aliasString(line[:tab]), Passage: aliasString(line[tab+1:])}}
 	r.scores = make([]float32, 1)
 	r.raw = line
 	return nil
@@ -480,4 +609,12 @@ func (o *jsonObject) appendWith(dst []byte, keys []string, values [][]byte) []by
 		dst = append(dst, values[i]...)
 	}
 	return append(dst, o.line[o.lastEnd:]...)
+}
+
+// aliasString is b as a string without a copy; b must not change afterwards.
+func aliasString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }

@@ -56,6 +56,7 @@ type rerankFlags struct {
 	replicas    int
 	skipInvalid bool
 	quiet       bool
+	maxLine     maxLineFlag
 }
 
 // document is one input document: its text and, for JSON input, its object.
@@ -79,6 +80,7 @@ func runRerank(ctx context.Context, std stdio, args []string) int {
 	fs.BoolVar(&f.skipInvalid, "skip-invalid", false, "report malformed lines on stderr, skip them and go on")
 	fs.BoolVar(&f.quiet, "quiet", false, "no per-line reports of skipped lines")
 	registerReplicas(fs, &f.replicas)
+	registerMaxLine(fs, &f.maxLine)
 	files, status, done := spec.parse(std, args)
 	if done {
 		return status
@@ -142,7 +144,7 @@ func runRerank(ctx context.Context, std stdio, args []string) int {
 			fmt.Fprintf(std.err, "minilm: %v (skipped)\n", err)
 		}
 	}
-	docs, skipped, err := readDocuments(r, label, jsonl, f.skipInvalid, onSkip)
+	docs, skipped, err := readDocuments(r, label, jsonl, int(f.maxLine), f.skipInvalid, onSkip)
 	if skipped > 0 {
 		defer fmt.Fprintf(std.err, "minilm: skipped %d invalid line(s)\n", skipped)
 	}
@@ -220,20 +222,26 @@ func flagSet(spec *flagSpec, name string) bool {
 // readDocuments reads rerank's documents: non-blank lines, or the "text" of
 // JSON lines. A malformed line is an *inputError; with skip it is passed to
 // onSkip, counted and skipped.
-func readDocuments(r io.Reader, name string, jsonl, skip bool, onSkip func(error)) (docs []document, skipped int, err error) {
-	br := bufio.NewReaderSize(r, 1<<16)
+func readDocuments(r io.Reader, name string, jsonl bool, maxLine int, skip bool, onSkip func(error)) (docs []document, skipped int, err error) {
+	lr := newLineReader(r, maxLine)
 	for n := 1; ; n++ {
-		line, err := br.ReadBytes('\n')
-		if len(line) == 0 && err != nil {
-			if err == io.EOF {
-				return docs, skipped, nil
+		line, err := lr.next()
+		var tooLong *lineTooLongError
+		switch {
+		case err == io.EOF:
+			return docs, skipped, nil
+		case errors.As(err, &tooLong):
+			ie := &inputError{file: name, line: n, reason: tooLong.Error()}
+			if !skip {
+				return nil, skipped, ie
 			}
+			skipped++
+			onSkip(ie)
+			continue
+		case err != nil:
 			return nil, skipped, fmt.Errorf("read %s: %w", name, err)
 		}
-		if err != nil && err != io.EOF {
-			return nil, skipped, fmt.Errorf("read %s: %w", name, err)
-		}
-		line = bytes.TrimRight(line, "\r\n")
+		line = bytes.TrimRight(line, "\r")
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
@@ -267,8 +275,8 @@ func parseDocument(line []byte, jsonl bool) (document, error) {
 	if !ok {
 		return document{}, errors.New(`missing "text"`)
 	}
-	var s string
-	if err := decodeString(raw, &s); err != nil {
+	s, err := decodeString(raw)
+	if err != nil {
 		return document{}, fmt.Errorf(`"text" %v`, err)
 	}
 	return document{text: s, obj: obj}, nil

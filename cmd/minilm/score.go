@@ -61,6 +61,7 @@ type scoreFlags struct {
 	quiet       bool
 	progress    bool
 	shard       shard
+	maxLine     maxLineFlag
 }
 
 func scoreCommand() command {
@@ -85,6 +86,7 @@ func newScoreFlags() (*flagSpec, *scoreFlags) {
 	fs.BoolVar(&f.progress, "progress", false, "report progress on stderr even when it is not a terminal (a plain line every 5 s)")
 	fs.Var(&f.shard, "shard", "score only shard `I/N` of the input: the lines numbered L with (L-1) mod N = I,\neach output line prefixed with L and a tab, so that shards merge in order:\n  sort -m -s -t \"$(printf '\\t')\" -k1,1n OUT... | cut -f2-\n(one jsonl or tsv input; for a Kubernetes Indexed Job: --shard $(JOB_COMPLETION_INDEX)/N)")
 	registerReplicas(fs, &f.replicas)
+	registerMaxLine(fs, &f.maxLine)
 	return spec, f
 }
 
@@ -116,6 +118,9 @@ func runScore(ctx context.Context, std stdio, args []string) int {
 	}
 	if err != nil {
 		return exitWith(ctx, std, err)
+	}
+	for i := range inputs {
+		inputs[i].maxLine = int(f.maxLine)
 	}
 
 	sc, closeModel, err := loadScorer(ctx, &f.modelFlags, f.replicas, f.batchSize, opts, std.err)

@@ -53,6 +53,8 @@ func runTokenize(ctx context.Context, std stdio, args []string) int {
 	spec.fs.IntVar(&maxLength, "max-length", 0, fmt.Sprintf("truncate to `n` tokens, special tokens included, where a line has no \"max_length\":\n0 (the model's limit) or %d up to that limit, as score takes", engine.MinMaxLength))
 	spec.fs.StringVar(&truncate, "truncate", "longest-first", "how pairs over max_length are cut: longest-first (like Hugging Face) or only-second")
 	spec.fs.BoolVar(&offline, "offline", false, "never download: a repo id must already be in the Hugging Face cache (as HF_HUB_OFFLINE=1)")
+	var maxLine maxLineFlag
+	registerMaxLine(spec.fs, &maxLine)
 	files, status, done := spec.parse(std, args)
 	if done {
 		return status
@@ -93,7 +95,7 @@ func runTokenize(ctx context.Context, std stdio, args []string) int {
 		return exitWith(ctx, std, modelError(err, model))
 	}
 	out := bufio.NewWriterSize(std.out, 1<<16)
-	err = tokenizeLines(ctx, tok, maxLen, tr, name, in, out)
+	err = tokenizeLines(ctx, tok, maxLen, tr, name, in, out, int(maxLine))
 	if ferr := out.Flush(); err == nil && ferr != nil {
 		err = fmt.Errorf("write output: %w", ferr)
 	}
@@ -109,22 +111,21 @@ func loadTokenizer(ctx context.Context, ref string, opts engine.Options) (*token
 	if err != nil {
 		return nil, 0, err
 	}
-	tok, err := tokenizer.Load(dir)
-	if err != nil {
-		return nil, 0, err
-	}
-	maxLen := tok.ModelMaxLength()
-	path := filepath.Join(dir, "config.json")
-	data, err := os.ReadFile(path)
+	cfg, err := loader.ReadConfig(filepath.Join(dir, "config.json"))
+	var topts tokenizer.Options
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
 		return nil, 0, err
 	default:
-		cfg, err := loader.ParseConfig(data, path)
-		if err != nil {
-			return nil, 0, err
-		}
+		topts.VocabSize = cfg.VocabSize
+	}
+	tok, err := tokenizer.LoadWith(dir, topts)
+	if err != nil {
+		return nil, 0, err
+	}
+	maxLen := tok.ModelMaxLength()
+	if cfg != nil {
 		if p := cfg.MaxPositionEmbeddings; p > 0 && (maxLen == 0 || p < maxLen) {
 			maxLen = p
 		}
@@ -135,21 +136,24 @@ func loadTokenizer(ctx context.Context, ref string, opts engine.Options) (*token
 // tokenizeLines tokenizes every line of in and writes the results to out.
 // Blank lines are skipped (they still count for line numbers).
 func tokenizeLines(ctx context.Context, tok *tokenizer.Tokenizer, maxLen int, tr tokenizer.Truncation,
-	name string, in io.Reader, out io.Writer) error {
-	r := bufio.NewReaderSize(in, 1<<16)
+	name string, in io.Reader, out io.Writer, maxLine int) error {
+	lr := newLineReader(in, maxLine)
 	var buf []byte
 	for lineNo := 1; ; lineNo++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		line, err := r.ReadBytes('\n')
-		if err != nil && err != io.EOF {
+		line, err := lr.next()
+		var tooLong *lineTooLongError
+		switch {
+		case err == io.EOF:
+			return nil
+		case errors.As(err, &tooLong):
+			return &inputError{file: name, line: lineNo, reason: tooLong.Error()}
+		case err != nil:
 			return fmt.Errorf("read %s: %w", name, err)
 		}
-		if len(line) == 0 && err == io.EOF {
-			return nil
-		}
-		line = bytes.TrimRight(line, " \t\r\n")
+		line = bytes.TrimRight(line, " \t\r")
 		if len(line) > 0 {
 			buf, err = tokenizeLine(buf[:0], tok, maxLen, tr, line)
 			if err != nil {
@@ -212,18 +216,19 @@ func encodeFields(tok *tokenizer.Tokenizer, maxLen int, tr tokenizer.Truncation,
 	case hasText && (hasA || hasB):
 		return nil, errors.New(`both "text" and "a"/"b"; give one`)
 	case hasText:
-		var s string
-		if err := decodeString(text, &s); err != nil {
-			return nil, fmt.Errorf(`"text" %v`, err)
+		s, derr := decodeString(text)
+		if derr != nil {
+			return nil, fmt.Errorf(`"text" %v`, derr)
 		}
 		enc, err = tok.Encode(s, maxLen)
 	case hasA && hasB:
-		var sa, sb string
-		if err := decodeString(a, &sa); err != nil {
-			return nil, fmt.Errorf(`"a" %v`, err)
+		sa, aerr := decodeString(a)
+		if aerr != nil {
+			return nil, fmt.Errorf(`"a" %v`, aerr)
 		}
-		if err := decodeString(b, &sb); err != nil {
-			return nil, fmt.Errorf(`"b" %v`, err)
+		sb, berr := decodeString(b)
+		if berr != nil {
+			return nil, fmt.Errorf(`"b" %v`, berr)
 		}
 		enc, err = tok.EncodePair(sa, sb, maxLen, tr)
 	case hasA:
