@@ -91,7 +91,8 @@ type meteredHost struct {
 	kernels.HostWrapper
 }
 
-// MeteredBackend is an engine.Options.NewBackend that builds the backend
+// MeteredBackend is a backendhook.NewBackend (engine.Load on the context
+// backendhook.With returns) that builds the backend
 // engine.Load would build for name (auto: Metal where it is available, else
 // the CPU), wrapped so that InProcess can measure it.
 func MeteredBackend(name string) func(threads int) (kernels.Backend, error) {

@@ -33,7 +33,7 @@
 //		engine.Options{Threads: 8}, // split: 4 threads per worker
 //		replica.PoolConfig{Config: replica.Config{Path: minilmBinary, Workers: 2}})
 //	...
-//	ranked, err := pool.Rank(ctx, query, docs, 10)
+//	ranked, err := pool.Rank(ctx, query, docs, engine.RankOptions{TopK: 10})
 //	...
 //	err = pool.Close(ctx)
 //

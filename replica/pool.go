@@ -2,7 +2,6 @@ package replica
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/minilm-dev/minilm/engine"
 	"github.com/minilm-dev/minilm/engine/batch"
+	"github.com/minilm-dev/minilm/internal/backendhook"
 	"github.com/minilm-dev/minilm/kernels"
 )
 
@@ -46,12 +46,8 @@ type Pool struct {
 // opts.MaxLength and opts.Truncation apply where pairs are tokenized, in
 // this process; opts.Backend and opts.Activation are passed to the workers,
 // and opts.Threads (default: one per CPU) is split evenly between them.
-// Workers use the engine's default MaxTokensPerBatch. opts.NewBackend cannot
-// cross a process boundary and is refused.
+// Workers use the engine's default MaxTokensPerBatch.
 func NewPool(ctx context.Context, ref string, opts engine.Options, cfg PoolConfig) (*Pool, error) {
-	if opts.NewBackend != nil {
-		return nil, errors.New("replica: pool: engine.Options.NewBackend cannot be passed to worker processes")
-	}
 	defaults, err := cfg.Config.withDefaults()
 	if err != nil {
 		return nil, err
@@ -62,10 +58,10 @@ func NewPool(ctx context.Context, ref string, opts engine.Options, cfg PoolConfi
 	// The local model resolves ref once and tokenizes with exactly the
 	// engine's settings; its backend holds no weights and computes nothing.
 	local := opts
-	local.NewBackend = func(int) (kernels.Backend, error) { return tokenizeOnly{}, nil }
 	local.Threads = 1
 	local.MaxTokensPerBatch = 1 // the engine raises it to the longest sequence
-	tok, err := engine.Load(ctx, ref, local)
+	tokenizeOnlyCtx := backendhook.With(ctx, func(int) (kernels.Backend, error) { return tokenizeOnly{}, nil })
+	tok, err := engine.Load(tokenizeOnlyCtx, ref, local)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +106,11 @@ func (p *Pool) Tokenize(pair engine.Pair) (engine.Sequence, error) {
 
 // Score returns one score per pair, in order, as engine.Model.Score.
 func (p *Pool) Score(ctx context.Context, pairs []engine.Pair) ([]float32, error) {
-	return p.score(ctx, len(pairs), func(start, end int) ([]engine.Sequence, error) {
+	return p.scorePairs(ctx, pairs, p.batchSize)
+}
+
+func (p *Pool) scorePairs(ctx context.Context, pairs []engine.Pair, batchSize int) ([]float32, error) {
+	return p.score(ctx, len(pairs), batchSize, func(start, end int) ([]engine.Sequence, error) {
 		seqs := make([]engine.Sequence, 0, end-start)
 		for i := start; i < end; i++ {
 			s, err := p.tok.Tokenize(pairs[i])
@@ -127,7 +127,7 @@ func (p *Pool) Score(ctx context.Context, pairs []engine.Pair) ([]float32, error
 // than the batch size are split into requests that run on several workers
 // at once.
 func (p *Pool) ScoreSequences(ctx context.Context, seqs []engine.Sequence) ([]float32, error) {
-	return p.score(ctx, len(seqs), func(start, end int) ([]engine.Sequence, error) {
+	return p.score(ctx, len(seqs), p.batchSize, func(start, end int) ([]engine.Sequence, error) {
 		return seqs[start:end], nil
 	})
 }
@@ -148,29 +148,33 @@ func (p *Pool) ScoreTimed(ctx context.Context, seqs []engine.Sequence) ([]float3
 }
 
 // Rank scores every document against the query and returns them best first
-// (ties keep input order); topK > 0 keeps only the first topK.
-func (p *Pool) Rank(ctx context.Context, query string, docs []string, topK int) ([]engine.Ranked, error) {
-	pairs := make([]engine.Pair, len(docs))
-	for i, d := range docs {
-		pairs[i] = engine.Pair{Query: query, Passage: d}
+// (ties keep input order), as engine.Model.Rank; opts.BatchSize > 0 sizes
+// the requests instead of PoolConfig.BatchSize.
+func (p *Pool) Rank(ctx context.Context, query string, docs []string, opts engine.RankOptions) ([]engine.Ranked, error) {
+	if opts.TopK < 0 || opts.BatchSize < 0 {
+		return nil, fmt.Errorf("replica: pool: RankOptions TopK %d, BatchSize %d: want 0 or more", opts.TopK, opts.BatchSize)
 	}
-	scores, err := p.Score(ctx, pairs)
+	size := p.batchSize
+	if opts.BatchSize > 0 {
+		size = opts.BatchSize
+	}
+	scores, err := p.scorePairs(ctx, engine.RankPairs(query, docs), size)
 	if err != nil {
 		return nil, err
 	}
-	return engine.RankScores(scores, topK), nil
+	return engine.RankScores(scores, docs, opts), nil
 }
 
 // score splits n sequences into batches, gets each from batch (tokenizing
 // it, timed), and scores them concurrently; the supervisor's admission
 // bounds how many are in flight. The first failure cancels the rest.
-func (p *Pool) score(ctx context.Context, n int, batch func(start, end int) ([]engine.Sequence, error)) ([]float32, error) {
+func (p *Pool) score(ctx context.Context, n, batchSize int, batch func(start, end int) ([]engine.Sequence, error)) ([]float32, error) {
 	out := make([]float32, n)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
-	for start := 0; start < n && ctx.Err() == nil; start += p.batchSize {
-		end := min(n, start+p.batchSize)
+	for start := 0; start < n && ctx.Err() == nil; start += batchSize {
+		end := min(n, start+batchSize)
 		began := time.Now()
 		seqs, err := batch(start, end)
 		if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,7 +12,8 @@ import (
 
 	"github.com/minilm-dev/minilm/bench"
 	"github.com/minilm-dev/minilm/engine"
-	"github.com/minilm-dev/minilm/pairfile"
+	"github.com/minilm-dev/minilm/internal/backendhook"
+	"github.com/minilm-dev/minilm/replica"
 )
 
 const benchAbout = `
@@ -76,9 +78,13 @@ func newBenchFlags() (*flagSpec, *benchFlags) {
 	return spec, f
 }
 
-// check validates the flags; wu is --warmup: a duration, or batches per
-// client.
-func (f *benchFlags) check() (opts engine.Options, sizes, conc []int, wu bench.Stop, err error) {
+// warmupRule is --warmup: a duration, or batches per client.
+type warmupRule struct {
+	d       time.Duration
+	batches int
+}
+
+func (f *benchFlags) check() (opts engine.Options, sizes, conc []int, wu warmupRule, err error) {
 	if opts, err = f.modelFlags.options(nil); err != nil {
 		return
 	}
@@ -102,9 +108,9 @@ func (f *benchFlags) check() (opts engine.Options, sizes, conc []int, wu bench.S
 		return
 	}
 	if n, aerr := strconv.Atoi(f.warmup); aerr == nil && n >= 0 {
-		wu.BatchesPerClient, wu.UntilBatches = n, true
+		wu.batches = n
 	} else if d, derr := time.ParseDuration(f.warmup); derr == nil && d >= 0 {
-		wu.Duration = d
+		wu.d = d
 	} else {
 		err = usagef("--warmup %q: want a duration (2s) or a number of batches per client", f.warmup)
 	}
@@ -153,32 +159,41 @@ func runBench(ctx context.Context, std stdio, args []string) int {
 	if f.replicas <= 1 {
 		// The backend is wrapped to time each forward pass and count the
 		// token positions it computes.
-		opts.NewBackend = bench.MeteredBackend(f.backend)
-		m, err := engine.Load(ctx, f.model, opts)
+		m, err := engine.Load(backendhook.With(ctx, bench.MeteredBackend(f.backend)), f.model, opts)
 		if err != nil {
-			return exitWith(ctx, std, err)
+			return exitWith(ctx, std, modelError(err, f.model))
 		}
 		defer m.Close()
 		info := m.Info()
-		res.Settings = bench.SettingsOf(info, info.Backend, info.Threads, f.replicas)
+		res.Settings = benchSettings(f, info, info.Backend, info.Threads)
 		r.Scorer = bench.InProcess{M: m}
 	} else {
 		// Workers as `minilm score --replicas` starts them; each batch goes
 		// whole to one worker.
-		pool, closePool, err := startPool(ctx, f.model, f.replicas, 0, opts, std.err)
+		exe, err := os.Executable()
 		if err != nil {
-			return exitWith(ctx, std, err)
+			return exitWith(ctx, std, fmt.Errorf("bench: find the minilm executable for the workers: %w", err))
 		}
-		defer closePool()
+		pool, err := replica.NewPool(ctx, f.model, opts, replica.PoolConfig{
+			Config: replica.Config{Path: exe, Workers: f.replicas, Stderr: std.err},
+		})
+		if err != nil {
+			return exitWith(ctx, std, modelError(err, f.model))
+		}
+		defer func() {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeGrace)
+			defer cancel()
+			pool.Close(cctx)
+		}()
 		w := pool.Metrics().Workers[0]
-		res.Settings = bench.SettingsOf(pool.Tokenizer().Info(), w.Backend, w.Threads, f.replicas)
+		res.Settings = benchSettings(f, pool.Tokenizer().Info(), w.Backend, w.Threads)
 		r.Scorer, r.Scorers = pool, f.replicas
 	}
 	res.Settings.Definitions = bench.Definitions(f.replicas > 1)
 	res.Settings.PairsSource, res.Settings.PairsInSet = source, len(pairs)
 	res.Settings.Warmup = f.warmup
-	if wu.UntilBatches {
-		res.Settings.Warmup = fmt.Sprintf("%d batches per client", wu.BatchesPerClient)
+	if wu.d == 0 {
+		res.Settings.Warmup = fmt.Sprintf("%d batches per client", wu.batches)
 	}
 	if f.pairsPerConfig == 0 {
 		res.Settings.DurationS = f.duration.Seconds()
@@ -187,13 +202,14 @@ func runBench(ctx context.Context, std stdio, args []string) int {
 	res.Settings.IntervalMS = float64(f.interval) / float64(time.Millisecond)
 
 	r.Pairs = pairs
+	warmup := bench.Stop{BatchesPerClient: wu.batches, Duration: wu.d, UntilBatches: wu.d == 0}
 	measure := bench.Stop{Pairs: f.pairsPerConfig, Duration: f.duration}
 	for _, b := range sizes {
 		for _, c := range conc {
 			if !f.quiet {
 				fmt.Fprintf(std.err, "bench: batch %d, concurrency %d ...", b, c)
 			}
-			cfg, err := r.Run(ctx, b, c, wu, measure)
+			cfg, err := r.Run(ctx, b, c, warmup, measure)
 			if err != nil {
 				if !f.quiet {
 					fmt.Fprintln(std.err)
@@ -219,11 +235,19 @@ func runBench(ctx context.Context, std stdio, args []string) int {
 	return exitWith(ctx, std, nil)
 }
 
+func benchSettings(f *benchFlags, info engine.Info, backend string, threads int) bench.Settings {
+	dir, err := filepath.Abs(info.Dir)
+	if err != nil {
+		dir = info.Dir
+	}
+	return bench.Settings{Model: dir, Backend: backend, Threads: threads, Replicas: f.replicas, MaxLength: info.MaxLength}
+}
+
 // loadBenchPairs reads --pairs with the score command's readers, or the
 // bundled set. Every record must be valid: a benchmark on a silently
 // shortened set would mislead.
 func loadBenchPairs(std stdio, name string) ([]engine.Pair, string, error) {
-	var inputs []pairfile.Input
+	var inputs []input
 	source := name
 	if name == "" {
 		r, err := bench.BundledPairs()
@@ -231,7 +255,7 @@ func loadBenchPairs(std stdio, name string) ([]engine.Pair, string, error) {
 			return nil, "", err
 		}
 		source = "bundled set (testdata/bench_pairs.jsonl)"
-		inputs = []pairfile.Input{{Name: "bundled pairs", Format: pairfile.JSONL, R: r}}
+		inputs = []input{{name: "bundled pairs", format: formatJSONL, r: r}}
 	} else {
 		var err error
 		if inputs, _, err = openInputs(std, []string{name}, ""); err != nil {
@@ -239,9 +263,20 @@ func loadBenchPairs(std stdio, name string) ([]engine.Pair, string, error) {
 		}
 		defer closeInputs(inputs)
 	}
-	pairs, err := pairfile.ReadPairs(inputs)
-	if err != nil {
-		return nil, "", err
+	src := newMultiSource(inputs)
+	var pairs []engine.Pair
+	for {
+		rec, err := src.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		if rec.err != nil {
+			return nil, "", rec.err
+		}
+		pairs = append(pairs, rec.pairs...)
 	}
 	if len(pairs) == 0 {
 		return nil, "", usagef("--pairs %s: no pairs", name)

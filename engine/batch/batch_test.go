@@ -445,3 +445,34 @@ func TestResultStages(t *testing.T) {
 		assert.Equal(t, Stages{Worker: -1}, r.Stages)
 	})
 }
+
+func TestSubmitWithOwnTokenizer(t *testing.T) {
+	sc := &fakeScorer{}
+	b := New(sc, Config{MaxSequences: 4, MaxQueued: 4})
+	defer closeOK(t, b)
+	ps := pairs(3, "q")
+	// The job's tokenizer drops the passage: its scores are the query's alone.
+	own := func(p engine.Pair) (engine.Sequence, error) {
+		if p.Query == "q1" {
+			return engine.Sequence{}, errBadPair
+		}
+		return sc.Tokenize(engine.Pair{Query: p.Query})
+	}
+	j, err := b.SubmitWith(context.Background(), ps, SubmitOptions{Tokenize: own})
+	require.NoError(t, err)
+	r, err := j.Wait(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, wantPair(t, engine.Pair{Query: "q0"}), r.Scores[0])
+	assert.ErrorIs(t, r.Errs[1], errBadPair)
+	assert.Equal(t, wantPair(t, engine.Pair{Query: "q2"}), r.Scores[2])
+
+	// NoWait refuses at once what does not fit.
+	sc.gate = make(chan struct{})
+	first, err := b.Submit(context.Background(), pairs(4, "a"))
+	require.NoError(t, err)
+	_, err = b.SubmitWith(context.Background(), pairs(1, "b"), SubmitOptions{NoWait: true})
+	assert.ErrorIs(t, err, ErrOverloaded)
+	close(sc.gate)
+	_, err = first.Wait(context.Background())
+	require.NoError(t, err)
+}

@@ -110,12 +110,28 @@ func (b *Batcher) Config() Config { return b.cfg }
 // Submit admits pairs as one job, waiting for room in the queue while ctx
 // allows. Cancelling ctx later drops the job's unscored pairs.
 func (b *Batcher) Submit(ctx context.Context, pairs []engine.Pair) (*Job, error) {
-	return b.submit(ctx, pairs, true)
+	return b.submit(ctx, pairs, true, nil)
 }
 
 // TrySubmit is Submit without waiting: a full queue is ErrOverloaded.
 func (b *Batcher) TrySubmit(ctx context.Context, pairs []engine.Pair) (*Job, error) {
-	return b.submit(ctx, pairs, false)
+	return b.submit(ctx, pairs, false, nil)
+}
+
+// SubmitOptions tune one submission.
+type SubmitOptions struct {
+	// Tokenize, when set, tokenizes this job's pairs instead of the
+	// Scorer's Tokenize (a server's per-request truncation settings); it
+	// runs on the Batcher's tokenizer goroutines and must be safe for
+	// concurrent use.
+	Tokenize func(engine.Pair) (engine.Sequence, error)
+	// NoWait makes a full queue ErrOverloaded at once, as TrySubmit.
+	NoWait bool
+}
+
+// SubmitWith is Submit (or TrySubmit, with NoWait) with per-job options.
+func (b *Batcher) SubmitWith(ctx context.Context, pairs []engine.Pair, o SubmitOptions) (*Job, error) {
+	return b.submit(ctx, pairs, !o.NoWait, o.Tokenize)
 }
 
 // Score submits pairs and waits for their result.
@@ -127,7 +143,7 @@ func (b *Batcher) Score(ctx context.Context, pairs []engine.Pair) (Result, error
 	return j.Wait(ctx)
 }
 
-func (b *Batcher) submit(ctx context.Context, pairs []engine.Pair, wait bool) (*Job, error) {
+func (b *Batcher) submit(ctx context.Context, pairs []engine.Pair, wait bool, tokenize func(engine.Pair) (engine.Sequence, error)) (*Job, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -156,7 +172,10 @@ func (b *Batcher) submit(ctx context.Context, pairs []engine.Pair, wait bool) (*
 		b.mu.Unlock()
 		return nil, fmt.Errorf("%w: %d pairs waiting, room for %d", ErrOverloaded, admitted, b.cfg.MaxQueued)
 	}
-	j := newJob(ctx, pairs)
+	if tokenize == nil {
+		tokenize = b.sc.Tokenize
+	}
+	j := newJob(ctx, pairs, tokenize)
 	if n == 0 {
 		b.mu.Unlock()
 		j.finish()
@@ -263,7 +282,7 @@ func (b *Batcher) tokenize() {
 		seg := &segment{job: j, idx: make([]int, 0, c.end-c.start), seqs: make([]engine.Sequence, 0, c.end-c.start)}
 		failed := 0
 		for i := c.start; i < c.end; i++ {
-			s, err := b.sc.Tokenize(j.pairs[i])
+			s, err := j.tokenize(j.pairs[i])
 			if err != nil {
 				j.setPairErr(i, err)
 				failed++

@@ -11,10 +11,11 @@ import (
 // Job is one submission. Its pairs are scored as the batches they land in
 // complete; Done closes when all are, or at the first failure.
 type Job struct {
-	ctx   context.Context
-	pairs []engine.Pair
-	done  chan struct{}
-	stop  func() bool // unregisters the cancellation hook
+	ctx      context.Context
+	pairs    []engine.Pair
+	tokenize func(engine.Pair) (engine.Sequence, error)
+	done     chan struct{}
+	stop     func() bool // unregisters the cancellation hook
 
 	mu        sync.Mutex
 	res       Result
@@ -29,8 +30,8 @@ type Job struct {
 	cancelled bool
 }
 
-func newJob(ctx context.Context, pairs []engine.Pair) *Job {
-	j := &Job{ctx: ctx, pairs: pairs, done: make(chan struct{}), left: len(pairs), untok: len(pairs),
+func newJob(ctx context.Context, pairs []engine.Pair, tokenize func(engine.Pair) (engine.Sequence, error)) *Job {
+	j := &Job{ctx: ctx, pairs: pairs, tokenize: tokenize, done: make(chan struct{}), left: len(pairs), untok: len(pairs),
 		admitted: time.Now()}
 	j.res.Scores = make([]float32, len(pairs))
 	j.res.Stages.Worker = -1

@@ -1,4 +1,4 @@
-package pairfile
+package main
 
 import (
 	"bufio"
@@ -7,54 +7,25 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 
 	"github.com/minilm-dev/minilm/engine"
 	"github.com/minilm-dev/minilm/engine/batch"
 )
 
-// Config tunes Score.
-type Config struct {
-	BatchSize   int  // pairs per batch (the batcher's MaxSequences)
-	Tokenizers  int  // tokenizer goroutines
-	Scorers     int  // batches scored at the same time
-	SkipInvalid bool // report malformed records to OnSkip and go on
-	OnSkip      func(err error)
-	// OnWritten, when set, is called after each record is written with its
-	// pairs, the index of its input and the input's offset just after it.
-	OnWritten func(pairs, input int, end int64)
+// pipelineConfig tunes runPipeline.
+type pipelineConfig struct {
+	batchSize   int  // pairs per batch (the batcher's MaxSequences)
+	tokenizers  int  // tokenizer goroutines
+	scorers     int  // batches scored at the same time
+	skipInvalid bool // report malformed records and go on
+	onSkip      func(err error)
+	onWritten   func(r *record)
 }
 
-// Stats counts what was written.
-type Stats struct {
-	Records, Pairs, Skipped int
-}
-
-// Score reads the records of inputs in turn, scores their pairs on sc and
-// writes each record back to w with its score, in input order and in its
-// input's format. See runPipeline for the errors it returns; w is flushed
-// in every case.
-func Score(ctx context.Context, sc batch.Scorer, inputs []Input, w io.Writer, cfg Config) (Stats, error) {
-	return runPipeline(ctx, sc, newMultiSource(inputs), newRecordWriter(w), cfg)
-}
-
-// ReadPairs reads every pair of inputs. Every record must be valid: the
-// first malformed one is returned as an *InputError.
-func ReadPairs(inputs []Input) ([]engine.Pair, error) {
-	src := newMultiSource(inputs)
-	var pairs []engine.Pair
-	for {
-		rec, err := src.next()
-		if err == io.EOF {
-			return pairs, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if rec.err != nil {
-			return nil, rec.err
-		}
-		pairs = append(pairs, rec.pairs...)
-	}
+// pipelineStats counts what the writer did.
+type pipelineStats struct {
+	records, pairs, skipped int
 }
 
 // queued is a record on its way to the writer, with the job scoring its
@@ -67,36 +38,36 @@ type queued struct {
 // queueBound is how many pairs the batcher admits ahead of the scorers, and
 // how many records the writer's channel holds: enough to keep every scorer
 // fed with full batches, and what bounds the pipeline's memory.
-func queueBound(cfg Config) int {
-	return 4 * cfg.BatchSize * max(cfg.Scorers, cfg.Tokenizers)
+func queueBound(cfg pipelineConfig) int {
+	return 4 * cfg.batchSize * max(cfg.scorers, cfg.tokenizers)
 }
 
 // runPipeline streams records through
 //
 //	reader → engine/batch (tokenizers, batches, scorers) → writer (input order)
 //
-// The reader submits each record's pairs to the batcher as one job, in Input
+// The reader submits each record's pairs to the batcher as one job, in input
 // order, waiting for room in its bounded queue, and hands the job to the
 // writer, which waits for the jobs in that order. Memory depends on the
 // batch size and the scorers, never on the input's length.
 //
-// It returns the first malformed record's *InputError (unless
-// cfg.SkipInvalid; an unusable CSV header always), ctx.Err()
+// It returns the first malformed record's *inputError (unless
+// cfg.skipInvalid), a *usageError for an unusable CSV header, ctx.Err()
 // when ctx is cancelled, or the failure that stopped the run. In every case,
 // the records before the stopping point are written in full and w is
 // flushed.
 //
 // The goroutine reading src is not waited for: a read from a terminal or pipe
 // cannot be interrupted, and it ends by itself after its current read.
-func runPipeline(ctx context.Context, sc batch.Scorer, src recordSource, w *recordWriter, cfg Config) (Stats, error) {
-	cfg.BatchSize = max(cfg.BatchSize, 1)
-	cfg.Tokenizers = max(cfg.Tokenizers, 1)
-	cfg.Scorers = max(cfg.Scorers, 1)
-	b := batch.New(sc, batch.Config{MaxSequences: cfg.BatchSize, Scorers: cfg.Scorers,
-		Tokenizers: cfg.Tokenizers, MaxQueued: queueBound(cfg)})
+func runPipeline(ctx context.Context, sc batch.Scorer, src recordSource, w *recordWriter, cfg pipelineConfig) (pipelineStats, error) {
+	cfg.batchSize = max(cfg.batchSize, 1)
+	cfg.tokenizers = max(cfg.tokenizers, 1)
+	cfg.scorers = max(cfg.scorers, 1)
+	b := batch.New(sc, batch.Config{MaxSequences: cfg.batchSize, Scorers: cfg.scorers,
+		Tokenizers: cfg.tokenizers, MaxQueued: queueBound(cfg)})
 	pctx, cancel := context.WithCancel(ctx)
 	order := make(chan queued, queueBound(cfg))
-	go readRecords(pctx, b, src, order, cfg.SkipInvalid)
+	go readRecords(pctx, b, src, order, cfg.skipInvalid)
 
 	stats, err := writeRecords(ctx, order, w, cfg)
 	cancel()
@@ -112,6 +83,27 @@ func closeNow(b *batch.Batcher) {
 	now, stop := context.WithCancel(context.Background())
 	stop()
 	b.Close(now)
+}
+
+// rankDocuments scores docs against query on the batcher and ranks them
+// best first, as engine.Model.Rank does.
+func rankDocuments(ctx context.Context, sc batch.Scorer, query string, docs []string, opts engine.RankOptions) ([]engine.Ranked, error) {
+	pairs := make([]engine.Pair, len(docs))
+	for i, d := range docs {
+		pairs[i] = engine.Pair{Query: query, Passage: d}
+	}
+	b := batch.New(sc, batch.Config{MaxSequences: opts.BatchSize})
+	defer closeNow(b)
+	res, err := b.Score(ctx, pairs)
+	if err != nil {
+		return nil, err
+	}
+	for i, err := range res.Errs {
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
+	}
+	return engine.RankScores(res.Scores, docs, opts), nil
 }
 
 // readRecords parses records, submits their pairs and queues them for the
@@ -148,8 +140,8 @@ func readRecords(ctx context.Context, b *batch.Batcher, src recordSource, order 
 // flushes its output whenever it has to wait, so that scored records reach
 // a slow pipe's reader promptly. A pair that could not be tokenized (a query
 // too long for --truncate only-second) makes its record invalid.
-func writeRecords(ctx context.Context, order <-chan queued, w *recordWriter, cfg Config) (Stats, error) {
-	var st Stats
+func writeRecords(ctx context.Context, order <-chan queued, w *recordWriter, cfg pipelineConfig) (pipelineStats, error) {
+	var st pipelineStats
 	flush := func() error {
 		if err := w.flush(); err != nil {
 			return fmt.Errorf("write output: %w", err)
@@ -197,28 +189,28 @@ func writeRecords(ctx context.Context, order <-chan queued, w *recordWriter, cfg
 			copy(r.scores, res.Scores)
 			for _, err := range res.Errs {
 				if err != nil {
-					r.err = &InputError{File: r.name, Line: r.line, Reason: err.Error()}
+					r.err = &inputError{file: r.name, line: r.line, reason: err.Error()}
 					break
 				}
 			}
 		}
 		if r.err != nil {
-			if r.fatal || !cfg.SkipInvalid {
+			if r.fatal || !cfg.skipInvalid {
 				return st, r.err
 			}
-			st.Skipped++
-			if cfg.OnSkip != nil {
-				cfg.OnSkip(r.err)
+			st.skipped++
+			if cfg.onSkip != nil {
+				cfg.onSkip(r.err)
 			}
 			continue
 		}
 		if err := w.write(r); err != nil {
 			return st, fmt.Errorf("write output: %w", err)
 		}
-		st.Records++
-		st.Pairs += len(r.pairs)
-		if cfg.OnWritten != nil {
-			cfg.OnWritten(len(r.pairs), r.input, r.end)
+		st.records++
+		st.pairs += len(r.pairs)
+		if cfg.onWritten != nil {
+			cfg.onWritten(r)
 		}
 	}
 	return st, ctx.Err()
@@ -230,6 +222,8 @@ type recordWriter struct {
 	cw     *csv.Writer // over w
 	buf    []byte
 	header []string // the last CSV header printed
+
+	lineNumbers bool // start each line with the record's input line number and a tab (--shard)
 }
 
 func newRecordWriter(w io.Writer) *recordWriter {
@@ -238,13 +232,17 @@ func newRecordWriter(w io.Writer) *recordWriter {
 }
 
 func (rw *recordWriter) write(r *record) error {
+	rw.buf = rw.buf[:0]
+	if rw.lineNumbers {
+		rw.buf = append(strconv.AppendInt(rw.buf, int64(r.line), 10), '\t')
+	}
 	switch r.format {
-	case CSV:
+	case formatCSV:
 		return rw.writeCSV(r)
-	case TSV:
-		rw.buf = r.appendTSV(rw.buf[:0])
+	case formatTSV:
+		rw.buf = r.appendTSV(rw.buf)
 	default:
-		rw.buf = r.appendJSONL(rw.buf[:0])
+		rw.buf = r.appendJSONL(rw.buf)
 	}
 	_, err := rw.w.Write(rw.buf)
 	return err
@@ -261,7 +259,7 @@ func (rw *recordWriter) writeCSV(r *record) error {
 		rw.header = r.fields
 		val = "score"
 	} else {
-		val = string(AppendScore(nil, r.scores[0]))
+		val = string(appendScore(nil, r.scores[0]))
 	}
 	fields := r.fields
 	if r.col >= 0 && r.col < len(fields) {

@@ -1,7 +1,0 @@
-// Package pairfile reads and writes the query/passage files minilm scores,
-// record by record: JSONL objects (a "passage", or a "documents" list) whose
-// other fields are kept in place, TSV lines and CSV rows with a header. A
-// bad record is an *InputError naming FILE:LINE. Score streams inputs
-// through an engine/batch Batcher and writes every record back with its
-// score, in input order, in bounded memory.
-package pairfile
