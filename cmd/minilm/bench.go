@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"github.com/minilm-dev/minilm/bench"
 	"github.com/minilm-dev/minilm/engine"
 	"github.com/minilm-dev/minilm/internal/backendhook"
+	"github.com/minilm-dev/minilm/pairfile"
 	"github.com/minilm-dev/minilm/replica"
 )
 
@@ -247,7 +247,7 @@ func benchSettings(f *benchFlags, info engine.Info, backend string, threads int)
 // bundled set. Every record must be valid: a benchmark on a silently
 // shortened set would mislead.
 func loadBenchPairs(std stdio, name string) ([]engine.Pair, string, error) {
-	var inputs []input
+	var inputs []pairfile.Input
 	source := name
 	if name == "" {
 		r, err := bench.BundledPairs()
@@ -255,7 +255,7 @@ func loadBenchPairs(std stdio, name string) ([]engine.Pair, string, error) {
 			return nil, "", err
 		}
 		source = "bundled set (testdata/bench_pairs.jsonl)"
-		inputs = []input{{name: "bundled pairs", format: formatJSONL, r: r}}
+		inputs = []pairfile.Input{{Name: "bundled pairs", Format: pairfile.JSONL, R: r}}
 	} else {
 		var err error
 		if inputs, _, err = openInputs(std, []string{name}, ""); err != nil {
@@ -263,20 +263,9 @@ func loadBenchPairs(std stdio, name string) ([]engine.Pair, string, error) {
 		}
 		defer closeInputs(inputs)
 	}
-	src := newMultiSource(inputs)
-	var pairs []engine.Pair
-	for {
-		rec, err := src.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, "", err
-		}
-		if rec.err != nil {
-			return nil, "", rec.err
-		}
-		pairs = append(pairs, rec.pairs...)
+	pairs, err := pairfile.ReadPairs(inputs)
+	if err != nil {
+		return nil, "", err
 	}
 	if len(pairs) == 0 {
 		return nil, "", usagef("--pairs %s: no pairs", name)

@@ -12,6 +12,7 @@ import (
 	"github.com/minilm-dev/minilm/kernels/metal"
 	"github.com/minilm-dev/minilm/loader"
 	"github.com/minilm-dev/minilm/loader/hub"
+	"github.com/minilm-dev/minilm/pairfile"
 )
 
 // Errors: every message is printed once, as "minilm: " and what each layer
@@ -23,7 +24,7 @@ import (
 //	2  bad input: a malformed record, "FILE:LINE: reason"
 //	1  runtime: anything else (a corrupt model, a write error, a failed worker)
 //
-// usageError and inputError carry the first two; engine.ErrInput and
+// usageError and pairfile.InputError carry the first two; engine.ErrInput and
 // engine.ErrOption errors that reach exitWith untranslated count as them.
 
 // exitWith prints err (if any) as "minilm: ..." and returns the exit status
@@ -45,7 +46,7 @@ func exitWith(ctx context.Context, std stdio, err error) int {
 
 // isUsageOrInput tells the errors that exit with status 2.
 func isUsageOrInput(err error) bool {
-	var ie *inputError
+	var ie *pairfile.InputError
 	var ue *usageError
 	return errors.As(err, &ie) || errors.As(err, &ue) || errors.Is(err, engine.ErrInput) || errors.Is(err, engine.ErrOption)
 }

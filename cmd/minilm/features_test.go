@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/minilm-dev/minilm/engine"
 )
 
 // TestRerankFlags: -o writes atomically, --json keeps a JSON document's
@@ -86,7 +84,7 @@ func TestProgressLines(t *testing.T) {
 	for _, terminal := range []bool{true, false} {
 		var b strings.Builder
 		p := startProgress(&b, terminal, []int64{2_000_000, 1_000_000}, time.Hour) // drawn by hand below
-		p.written(&record{pairs: make([]engine.Pair, 3), input: 1, end: 500_000})
+		p.written(3, 1, 500_000)
 		p.draw()
 		p.finish()
 		s := b.String()

@@ -60,11 +60,12 @@ func startProgress(w io.Writer, terminal bool, sizes []int64, interval time.Dura
 	return p
 }
 
-// written counts a record the writer has printed.
-func (p *progressBar) written(r *record) {
-	p.pairs.Add(int64(len(r.pairs)))
-	if r.input < len(p.base) {
-		p.bytes.Store(p.base[r.input] + r.end)
+// written counts a record the writer has printed: its pairs, and where it
+// ended in which input.
+func (p *progressBar) written(pairs, input int, end int64) {
+	p.pairs.Add(int64(pairs))
+	if input < len(p.base) {
+		p.bytes.Store(p.base[input] + end)
 	}
 }
 

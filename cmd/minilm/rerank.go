@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/minilm-dev/minilm/engine"
+	"github.com/minilm-dev/minilm/pairfile"
 )
 
 const rerankAbout = `
@@ -62,7 +63,7 @@ type rerankFlags struct {
 // document is one input document: its text and, for JSON input, its object.
 type document struct {
 	text string
-	obj  *jsonObject // nil for a text line
+	obj  *pairfile.Object // nil for a text line
 }
 
 func runRerank(ctx context.Context, std stdio, args []string) int {
@@ -110,8 +111,8 @@ func runRerank(ctx context.Context, std stdio, args []string) int {
 	}
 	jsonl := f.format == "jsonl"
 	if f.format == "" && name != "-" {
-		fm, ok := formatOf(name)
-		jsonl = ok && fm == formatJSONL
+		fm, ok := pairfile.FormatOf(name)
+		jsonl = ok && fm == pairfile.JSONL
 	}
 	r, label := std.in, "<stdin>"
 	if name != "-" {
@@ -198,17 +199,17 @@ var rankKeys = []string{"rank", "index", "score"}
 func appendRanked(dst []byte, asJSON bool, rank int, rk engine.Ranked, d document) []byte {
 	if !asJSON {
 		dst = fmt.Appendf(dst, "%d\t", rk.Index)
-		dst = appendScore(dst, rk.Score)
+		dst = pairfile.AppendScore(dst, rk.Score)
 		dst = append(dst, '\t')
 		dst = append(dst, d.text...)
 		return append(dst, '\n')
 	}
-	values := [][]byte{strconv.AppendInt(nil, int64(rank), 10), strconv.AppendInt(nil, int64(rk.Index), 10), appendJSONScore(nil, rk.Score)}
+	values := [][]byte{strconv.AppendInt(nil, int64(rank), 10), strconv.AppendInt(nil, int64(rk.Index), 10), pairfile.AppendJSONScore(nil, rk.Score)}
 	if d.obj != nil {
-		return append(d.obj.appendWith(dst, rankKeys, values), '\n')
+		return append(d.obj.AppendWith(dst, rankKeys, values), '\n')
 	}
 	dst = fmt.Appendf(dst, `{"rank":%s,"index":%s,"score":%s,"text":`, values[0], values[1], values[2])
-	dst = appendJSONString(dst, d.text)
+	dst = pairfile.AppendJSONString(dst, d.text)
 	return append(dst, "}\n"...)
 }
 
@@ -220,18 +221,18 @@ func flagSet(spec *flagSpec, name string) bool {
 }
 
 // readDocuments reads rerank's documents: non-blank lines, or the "text" of
-// JSON lines. A malformed line is an *inputError; with skip it is passed to
+// JSON lines. A malformed line is an *pairfile.InputError; with skip it is passed to
 // onSkip, counted and skipped.
 func readDocuments(r io.Reader, name string, jsonl bool, maxLine int, skip bool, onSkip func(error)) (docs []document, skipped int, err error) {
-	lr := newLineReader(r, maxLine)
+	lr := pairfile.NewLineReader(r, maxLine)
 	for n := 1; ; n++ {
-		line, err := lr.next()
-		var tooLong *lineTooLongError
+		line, err := lr.Next()
+		var tooLong *pairfile.LineTooLongError
 		switch {
 		case err == io.EOF:
 			return docs, skipped, nil
 		case errors.As(err, &tooLong):
-			ie := &inputError{file: name, line: n, reason: tooLong.Error()}
+			ie := &pairfile.InputError{File: name, Line: n, Reason: tooLong.Error()}
 			if !skip {
 				return nil, skipped, ie
 			}
@@ -247,7 +248,7 @@ func readDocuments(r io.Reader, name string, jsonl bool, maxLine int, skip bool,
 		}
 		d, perr := parseDocument(line, jsonl)
 		if perr != nil {
-			ie := &inputError{file: name, line: n, reason: perr.Error()}
+			ie := &pairfile.InputError{File: name, Line: n, Reason: perr.Error()}
 			if !skip {
 				return nil, skipped, ie
 			}
@@ -267,15 +268,15 @@ func parseDocument(line []byte, jsonl bool) (document, error) {
 	if !jsonl {
 		return document{text: string(line)}, nil
 	}
-	obj, err := parseObject(bytes.TrimRight(line, " \t"))
+	obj, err := pairfile.ParseObject(bytes.TrimRight(line, " \t"))
 	if err != nil {
 		return document{}, err
 	}
-	raw, ok := obj.fields["text"]
+	raw, ok := obj.Fields["text"]
 	if !ok {
 		return document{}, errors.New(`missing "text"`)
 	}
-	s, err := decodeString(raw)
+	s, err := pairfile.DecodeString(raw)
 	if err != nil {
 		return document{}, fmt.Errorf(`"text" %v`, err)
 	}

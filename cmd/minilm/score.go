@@ -10,6 +10,7 @@ import (
 	"runtime"
 
 	"github.com/minilm-dev/minilm/engine"
+	"github.com/minilm-dev/minilm/pairfile"
 )
 
 const scoreAbout = `
@@ -110,7 +111,7 @@ func runScore(ctx context.Context, std stdio, args []string) int {
 	if err == nil {
 		err = f.shard.check(files, f.format)
 	}
-	var inputs []input
+	var inputs []pairfile.Input
 	var sizes []int64
 	if err == nil {
 		inputs, sizes, err = openInputs(std, files, f.format)
@@ -120,7 +121,7 @@ func runScore(ctx context.Context, std stdio, args []string) int {
 		return exitWith(ctx, std, err)
 	}
 	for i := range inputs {
-		inputs[i].maxLine = int(f.maxLine)
+		inputs[i].MaxLine = int(f.maxLine)
 	}
 
 	sc, closeModel, err := loadScorer(ctx, &f.modelFlags, f.replicas, f.batchSize, opts, std.err)
@@ -143,12 +144,12 @@ func runScore(ctx context.Context, std stdio, args []string) int {
 		out = file
 	}
 
-	cfg := pipelineConfig{
-		batchSize:   f.batchSize,
-		tokenizers:  min(4, max(1, runtime.GOMAXPROCS(0)/4)),
-		scorers:     scorersFor(f.replicas),
-		skipInvalid: f.skipInvalid,
-		onSkip: func(err error) {
+	cfg := pairfile.Config{
+		BatchSize:   f.batchSize,
+		Tokenizers:  min(4, max(1, runtime.GOMAXPROCS(0)/4)),
+		Scorers:     scorersFor(f.replicas),
+		SkipInvalid: f.skipInvalid,
+		OnSkip: func(err error) {
 			if !f.quiet {
 				fmt.Fprintf(std.err, "minilm: %v (skipped)\n", err)
 			}
@@ -161,20 +162,15 @@ func runScore(ctx context.Context, std stdio, args []string) int {
 			interval = terminalInterval
 		}
 		bar = startProgress(progressOut, std.errIsTerminal, sizes, interval)
-		cfg.onWritten = bar.written
+		cfg.OnWritten = bar.written
 	}
-	var src recordSource = newMultiSource(inputs)
-	w := newRecordWriter(out)
-	if f.shard.enabled() {
-		src = &shardSource{src: src, sh: f.shard}
-		w.lineNumbers = true
-	}
-	stats, err := runPipeline(ctx, sc, src, w, cfg)
+	cfg.Shard.Index, cfg.Shard.Count = f.shard.index, f.shard.count
+	stats, err := pairfile.Score(ctx, sc, inputs, out, cfg)
 	if bar != nil {
 		bar.finish()
 	}
 	if file != nil {
-		var ie *inputError
+		var ie *pairfile.InputError
 		var ue *usageError
 		if err == nil || ctx.Err() != nil || errors.As(err, &ie) || errors.As(err, &ue) {
 			if cerr := file.commit(); err == nil {
@@ -184,8 +180,8 @@ func runScore(ctx context.Context, std stdio, args []string) int {
 			file.abort()
 		}
 	}
-	if stats.skipped > 0 {
-		fmt.Fprintf(std.err, "minilm: skipped %d invalid record(s)\n", stats.skipped)
+	if stats.Skipped > 0 {
+		fmt.Fprintf(std.err, "minilm: skipped %d invalid record(s)\n", stats.Skipped)
 	}
 	return exitWith(ctx, std, err)
 }
@@ -206,8 +202,8 @@ func (f *scoreFlags) check() (engine.Options, error) {
 		return opts, usagef("--quiet and --progress contradict each other")
 	}
 	if f.format != "" {
-		if _, err := parseFormat(f.format); err != nil {
-			return opts, err
+		if _, err := pairfile.ParseFormat(f.format); err != nil {
+			return opts, usagef("%v", err)
 		}
 	}
 	return opts, nil
@@ -215,24 +211,24 @@ func (f *scoreFlags) check() (engine.Options, error) {
 
 // openInputs opens the named inputs ("-" is stdin, at most once) and tells
 // their formats. sizes[i] is the size of a regular file, -1 otherwise.
-func openInputs(std stdio, names []string, forced string) ([]input, []int64, error) {
-	var inputs []input
+func openInputs(std stdio, names []string, forced string) ([]pairfile.Input, []int64, error) {
+	var inputs []pairfile.Input
 	var sizes []int64
 	stdin := false
 	for _, name := range names {
-		in := input{name: name}
+		in := pairfile.Input{Name: name}
 		switch {
 		case forced != "":
-			in.format, _ = parseFormat(forced)
+			in.Format, _ = pairfile.ParseFormat(forced)
 		case name == "-":
-			in.format = formatSniff
+			in.Format = pairfile.Sniff
 		default:
-			fm, ok := formatOf(name)
+			fm, ok := pairfile.FormatOf(name)
 			if !ok {
 				closeInputs(inputs)
 				return nil, nil, usagef("%s: cannot tell the format from the extension; use --format jsonl, tsv or csv", name)
 			}
-			in.format = fm
+			in.Format = fm
 		}
 		size := int64(-1)
 		if name == "-" {
@@ -241,7 +237,7 @@ func openInputs(std stdio, names []string, forced string) ([]input, []int64, err
 				return nil, nil, usagef("stdin (-) given twice")
 			}
 			stdin = true
-			in.name, in.r = "<stdin>", std.in
+			in.Name, in.R = "<stdin>", std.in
 		} else {
 			fh, err := os.Open(name)
 			if err == nil {
@@ -259,7 +255,7 @@ func openInputs(std stdio, names []string, forced string) ([]input, []int64, err
 				closeInputs(inputs)
 				return nil, nil, usagef("input %s: %v", name, unwrapPathError(err))
 			}
-			in.r = fh
+			in.R = fh
 		}
 		inputs = append(inputs, in)
 		sizes = append(sizes, size)
@@ -273,45 +269,45 @@ func openInputs(std stdio, names []string, forced string) ([]input, []int64, err
 
 // sameFormat refuses inputs of different formats: their records would go
 // into one output stream in mixed layouts.
-func sameFormat(inputs []input) error {
+func sameFormat(inputs []pairfile.Input) error {
 	first := -1
 	for i, in := range inputs {
-		if in.format == formatSniff {
+		if in.Format == pairfile.Sniff {
 			continue
 		}
 		if first < 0 {
 			first = i
 			continue
 		}
-		if a := inputs[first]; in.format != a.format {
+		if a := inputs[first]; in.Format != a.Format {
 			return usagef("inputs of different formats: %s is %s, %s is %s; score them in separate runs (the output keeps one layout)",
-				a.name, a.format, in.name, in.format)
+				a.Name, a.Format, in.Name, in.Format)
 		}
 	}
 	return nil
 }
 
 // sniffInputs tells stdin's format from its first non-blank line.
-func sniffInputs(inputs []input) error {
+func sniffInputs(inputs []pairfile.Input) error {
 	for i := range inputs {
 		in := &inputs[i]
-		if in.format != formatSniff {
+		if in.Format != pairfile.Sniff {
 			continue
 		}
-		br := bufio.NewReaderSize(in.r, 1<<16)
-		in.r = br
-		fm, err := sniffFormat(br, in.name)
+		br := bufio.NewReaderSize(in.R, 1<<16)
+		in.R = br
+		fm, err := pairfile.SniffFormat(br, in.Name)
 		if err != nil {
 			return err
 		}
-		in.format = fm
+		in.Format = fm
 	}
 	return sameFormat(inputs)
 }
 
-func closeInputs(inputs []input) {
+func closeInputs(inputs []pairfile.Input) {
 	for _, in := range inputs {
-		if c, ok := in.r.(*os.File); ok && in.name != "<stdin>" {
+		if c, ok := in.R.(*os.File); ok && in.Name != "<stdin>" {
 			c.Close()
 		}
 	}

@@ -59,3 +59,24 @@ func loadScorer(ctx context.Context, mf *modelFlags, replicas, batchSize int, op
 	}
 	return flagScorer{pool}, closeFn, nil
 }
+
+// rankDocuments scores docs against query on the batcher and ranks them
+// best first, as engine.Model.Rank does.
+func rankDocuments(ctx context.Context, sc batch.Scorer, query string, docs []string, opts engine.RankOptions) ([]engine.Ranked, error) {
+	pairs := make([]engine.Pair, len(docs))
+	for i, d := range docs {
+		pairs[i] = engine.Pair{Query: query, Passage: d}
+	}
+	b := batch.New(sc, batch.Config{MaxSequences: opts.BatchSize})
+	defer b.Close(ctx)
+	res, err := b.Score(ctx, pairs)
+	if err != nil {
+		return nil, err
+	}
+	for i, err := range res.Errs {
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
+	}
+	return engine.RankScores(res.Scores, docs, opts), nil
+}

@@ -3,6 +3,8 @@ package main
 import (
 	"strconv"
 	"strings"
+
+	"github.com/minilm-dev/minilm/pairfile"
 )
 
 // shard is the value of `minilm score --shard I/N`: the run scores only the
@@ -51,32 +53,17 @@ func (s shard) check(files []string, forced string) error {
 	if len(files) > 1 {
 		return usagef("--shard %v scores one input, got %d", s.String(), len(files))
 	}
-	fm, known := formatJSONL, false
+	fm, known := pairfile.JSONL, false
 	if forced != "" {
-		fm, _ = parseFormat(forced)
+		fm, _ = pairfile.ParseFormat(forced)
 	} else if len(files) == 1 && files[0] != "-" {
-		fm, known = formatOf(files[0])
+		fm, known = pairfile.FormatOf(files[0])
 		if !known {
 			return nil // openInputs reports the unknown extension
 		}
 	}
-	if fm == formatCSV {
+	if fm == pairfile.CSV {
 		return usagef("--shard works on jsonl and tsv input, not csv (a CSV record may span lines)")
 	}
 	return nil
-}
-
-// shardSource passes on the records of src that belong to the shard.
-type shardSource struct {
-	src recordSource
-	sh  shard
-}
-
-func (s *shardSource) next() (*record, error) {
-	for {
-		r, err := s.src.next()
-		if err != nil || (r.line-1)%s.sh.count == s.sh.index {
-			return r, err
-		}
-	}
 }

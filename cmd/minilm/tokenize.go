@@ -12,10 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/minilm-dev/minilm/engine"
 	"github.com/minilm-dev/minilm/loader"
+	"github.com/minilm-dev/minilm/pairfile"
 	"github.com/minilm-dev/minilm/tokenizer"
 )
 
@@ -137,19 +137,19 @@ func loadTokenizer(ctx context.Context, ref string, opts engine.Options) (*token
 // Blank lines are skipped (they still count for line numbers).
 func tokenizeLines(ctx context.Context, tok *tokenizer.Tokenizer, maxLen int, tr tokenizer.Truncation,
 	name string, in io.Reader, out io.Writer, maxLine int) error {
-	lr := newLineReader(in, maxLine)
+	lr := pairfile.NewLineReader(in, maxLine)
 	var buf []byte
 	for lineNo := 1; ; lineNo++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		line, err := lr.next()
-		var tooLong *lineTooLongError
+		line, err := lr.Next()
+		var tooLong *pairfile.LineTooLongError
 		switch {
 		case err == io.EOF:
 			return nil
 		case errors.As(err, &tooLong):
-			return &inputError{file: name, line: lineNo, reason: tooLong.Error()}
+			return &pairfile.InputError{File: name, Line: lineNo, Reason: tooLong.Error()}
 		case err != nil:
 			return fmt.Errorf("read %s: %w", name, err)
 		}
@@ -157,7 +157,7 @@ func tokenizeLines(ctx context.Context, tok *tokenizer.Tokenizer, maxLen int, tr
 		if len(line) > 0 {
 			buf, err = tokenizeLine(buf[:0], tok, maxLen, tr, line)
 			if err != nil {
-				return &inputError{file: name, line: lineNo, reason: err.Error()}
+				return &pairfile.InputError{File: name, Line: lineNo, Reason: err.Error()}
 			}
 			if _, err := out.Write(buf); err != nil {
 				return fmt.Errorf("write output: %w", err)
@@ -173,11 +173,11 @@ var outputKeys = []string{"ids", "type_ids", "tokens", "offsets"}
 // the object with the output fields' values replaced where it has them and
 // appended at the end where it does not.
 func tokenizeLine(dst []byte, tok *tokenizer.Tokenizer, maxLen int, tr tokenizer.Truncation, line []byte) ([]byte, error) {
-	obj, err := parseObject(line)
+	obj, err := pairfile.ParseObject(line)
 	if err != nil {
 		return dst, err
 	}
-	enc, err := encodeFields(tok, maxLen, tr, obj.fields)
+	enc, err := encodeFields(tok, maxLen, tr, obj.Fields)
 	if err != nil {
 		return dst, err
 	}
@@ -187,7 +187,7 @@ func tokenizeLine(dst []byte, tok *tokenizer.Tokenizer, maxLen int, tr tokenizer
 		appendStrings(nil, enc.Tokens),
 		appendOffsets(nil, enc.Offsets),
 	}
-	return append(obj.appendWith(dst, outputKeys, values), '\n'), nil
+	return append(obj.AppendWith(dst, outputKeys, values), '\n'), nil
 }
 
 // encodeFields tokenizes the "text", or "a" and "b", of one object.
@@ -216,17 +216,17 @@ func encodeFields(tok *tokenizer.Tokenizer, maxLen int, tr tokenizer.Truncation,
 	case hasText && (hasA || hasB):
 		return nil, errors.New(`both "text" and "a"/"b"; give one`)
 	case hasText:
-		s, derr := decodeString(text)
+		s, derr := pairfile.DecodeString(text)
 		if derr != nil {
 			return nil, fmt.Errorf(`"text" %v`, derr)
 		}
 		enc, err = tok.Encode(s, maxLen)
 	case hasA && hasB:
-		sa, aerr := decodeString(a)
+		sa, aerr := pairfile.DecodeString(a)
 		if aerr != nil {
 			return nil, fmt.Errorf(`"a" %v`, aerr)
 		}
-		sb, berr := decodeString(b)
+		sb, berr := pairfile.DecodeString(b)
 		if berr != nil {
 			return nil, fmt.Errorf(`"b" %v`, berr)
 		}
@@ -255,7 +255,7 @@ func encodeFields(tok *tokenizer.Tokenizer, maxLen int, tr tokenizer.Truncation,
 // jsonKindOrValue names a non-integer max_length: the number itself when it
 // is one (1.5, 1e3), else its JSON type.
 func jsonKindOrValue(raw json.RawMessage) string {
-	if k := jsonKind(raw); k != "a number" {
+	if k := pairfile.JSONKind(raw); k != "a number" {
 		return k
 	}
 	return string(raw)
@@ -295,30 +295,7 @@ func appendStrings(dst []byte, v []string) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, s)
+		dst = pairfile.AppendJSONString(dst, s)
 	}
 	return append(dst, ']')
-}
-
-// appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			dst = append(dst, '\\', byte(r))
-		case r == '\n':
-			dst = append(dst, '\\', 'n')
-		case r == '\t':
-			dst = append(dst, '\\', 't')
-		case r == '\r':
-			dst = append(dst, '\\', 'r')
-		case r < 0x20:
-			dst = append(dst, '\\', 'u', '0', '0', hex[r>>4], hex[r&0xF])
-		default:
-			dst = utf8.AppendRune(dst, r)
-		}
-	}
-	return append(dst, '"')
 }

@@ -1,4 +1,4 @@
-package main
+package pairfile
 
 import (
 	"bufio"
@@ -20,72 +20,78 @@ import (
 	"github.com/minilm-dev/minilm/engine"
 )
 
-// format is the layout of an input file; the output keeps the same layout.
-type format int
+// Format is the layout of an input file; the output keeps the same layout.
+type Format int
 
 const (
-	formatJSONL format = iota // {"query":..,"passage":..} or {"query":..,"documents":[..]} per line
-	formatTSV                 // query<TAB>passage per line
-	formatCSV                 // header row naming query and passage columns
-	formatSniff               // stdin without --format: told from its first line
+	JSONL Format = iota // {"query":..,"passage":..} or {"query":..,"documents":[..]} per line
+	TSV                 // query<TAB>passage per line
+	CSV                 // header row naming query and passage columns
+	Sniff               // stdin without --format: told from its first line
 )
 
-func (f format) String() string {
+func (f Format) String() string {
 	switch f {
-	case formatTSV:
+	case TSV:
 		return "tsv"
-	case formatCSV:
+	case CSV:
 		return "csv"
-	case formatSniff:
+	case Sniff:
 		return "not yet known"
 	default:
 		return "jsonl"
 	}
 }
 
-// parseFormat reads a --format value.
-func parseFormat(s string) (format, error) {
+// ParseFormat reads a --format value.
+func ParseFormat(s string) (Format, error) {
 	switch strings.ToLower(s) {
 	case "jsonl", "json", "ndjson":
-		return formatJSONL, nil
+		return JSONL, nil
 	case "tsv":
-		return formatTSV, nil
+		return TSV, nil
 	case "csv":
-		return formatCSV, nil
+		return CSV, nil
 	}
-	return 0, usagef("unknown format %q (want jsonl, tsv or csv)", s)
+	return 0, fmt.Errorf("unknown format %q (want jsonl, tsv or csv)", s)
 }
 
-// formatOf tells an input's format from its file name extension.
-func formatOf(name string) (format, bool) {
+// FormatOf tells an input's format from its file name extension.
+func FormatOf(name string) (Format, bool) {
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".jsonl", ".json", ".ndjson":
-		return formatJSONL, true
+		return JSONL, true
 	case ".tsv":
-		return formatTSV, true
+		return TSV, true
 	case ".csv":
-		return formatCSV, true
+		return CSV, true
 	}
 	return 0, false
 }
 
-// inputError is a malformed record. It prints as FILE:LINE: reason.
-type inputError struct {
-	file   string
-	line   int
-	reason string
+// InputError is a malformed record, or an input that cannot be read as its
+// format. It prints as FILE:LINE: reason, or FILE: reason without a line.
+type InputError struct {
+	File   string
+	Line   int // from 1; 0 when the whole input is at fault
+	Reason string
 }
 
-func (e *inputError) Error() string { return fmt.Sprintf("%s:%d: %s", e.file, e.line, e.reason) }
+func (e *InputError) Error() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("%s: %s", e.File, e.Reason)
+	}
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Reason)
+}
 
 // record is one input record (a line, or a CSV row) on its way through the
 // pipeline. The reader fills everything but scores; the scorer stage fills
 // scores; the writer prints it.
 type record struct {
-	format format
+	format Format
 	pairs  []engine.Pair
 	scores []float32 // one per pair
-	err    error     // the record is invalid (*inputError) or the input failed
+	err    error     // the record is invalid (*InputError) or the input failed
 	name   string    // input name and line, for messages
 	line   int
 	fatal  bool  // err stops the run even with --skip-invalid
@@ -107,18 +113,18 @@ type record struct {
 	header bool
 }
 
-// appendScore appends s as the shortest decimal that reads back as the same
+// AppendScore appends s as the shortest decimal that reads back as the same
 // float32.
-func appendScore(dst []byte, s float32) []byte {
+func AppendScore(dst []byte, s float32) []byte {
 	return strconv.AppendFloat(dst, float64(s), 'g', -1, 32)
 }
 
-// appendJSONScore is appendScore for JSON, which has no NaN or infinities.
-func appendJSONScore(dst []byte, s float32) []byte {
+// AppendJSONScore is AppendScore for JSON, which has no NaN or infinities.
+func AppendJSONScore(dst []byte, s float32) []byte {
 	if math.IsNaN(float64(s)) || math.IsInf(float64(s), 0) {
 		return append(dst, "null"...)
 	}
-	return appendScore(dst, s)
+	return AppendScore(dst, s)
 }
 
 // appendJSONL appends a JSONL record's output line.
@@ -131,11 +137,11 @@ func (r *record) appendJSONL(dst []byte) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONScore(dst, s)
+			dst = AppendJSONScore(dst, s)
 		}
 		dst = append(dst, ']')
 	} else {
-		dst = appendJSONScore(dst, r.scores[0])
+		dst = AppendJSONScore(dst, r.scores[0])
 	}
 	dst = append(dst, r.raw[r.to:]...)
 	return append(dst, '\n')
@@ -145,7 +151,7 @@ func (r *record) appendJSONL(dst []byte) []byte {
 func (r *record) appendTSV(dst []byte) []byte {
 	dst = append(dst, r.raw...)
 	dst = append(dst, '\t')
-	dst = appendScore(dst, r.scores[0])
+	dst = AppendScore(dst, r.scores[0])
 	return append(dst, '\n')
 }
 
@@ -176,7 +182,7 @@ func parseJSONL(line []byte, r *record) error {
 		if err != nil && strings.Contains(err.Error(), "after top-level value") {
 			return errors.New("bad JSON: data after the object")
 		}
-		return fmt.Errorf("bad JSON: %v", jsonReason(err))
+		return fmt.Errorf("bad JSON: %v", JSONReason(err))
 	}
 	i := skipSpace(line, 0)
 	if line[i] != '{' {
@@ -220,7 +226,7 @@ func parseJSONL(line []byte, r *record) error {
 	if query == nil {
 		return errors.New(`missing "query"`)
 	}
-	q, err := decodeString(query)
+	q, err := DecodeString(query)
 	if err != nil {
 		return fmt.Errorf(`"query" %v`, err)
 	}
@@ -228,7 +234,7 @@ func parseJSONL(line []byte, r *record) error {
 	case hasPassage && hasDocuments:
 		return errors.New(`both "passage" and "documents"; give one`)
 	case hasPassage:
-		p, err := decodeString(passage)
+		p, err := DecodeString(passage)
 		if err != nil {
 			return fmt.Errorf(`"passage" %v`, err)
 		}
@@ -305,10 +311,10 @@ func skipJSONValue(b []byte, i int) int {
 	return i
 }
 
-// decodeString decodes a JSON string; null and other types are errors.
-func decodeString(raw []byte) (string, error) {
+// DecodeString decodes a JSON string; null and other types are errors.
+func DecodeString(raw []byte) (string, error) {
 	if len(raw) == 0 || raw[0] != '"' {
-		return "", fmt.Errorf("is %s, not a string", jsonKind(raw))
+		return "", fmt.Errorf("is %s, not a string", JSONKind(raw))
 	}
 	s, err := jsonString(raw)
 	if err != nil {
@@ -406,12 +412,12 @@ func hex4(b []byte) (rune, int) {
 // decodeStrings decodes a JSON array of strings.
 func decodeStrings(raw []byte) ([]string, error) {
 	if len(raw) == 0 || raw[0] != '[' {
-		return nil, fmt.Errorf("is %s, not an array of strings", jsonKind(raw))
+		return nil, fmt.Errorf("is %s, not an array of strings", JSONKind(raw))
 	}
 	var out []string
 	for i := skipSpace(raw, 1); raw[i] != ']'; {
 		end := skipJSONValue(raw, i)
-		s, err := decodeString(raw[i:end])
+		s, err := DecodeString(raw[i:end])
 		if err != nil {
 			return nil, fmt.Errorf("item %d %v", len(out), err)
 		}
@@ -423,8 +429,8 @@ func decodeStrings(raw []byte) ([]string, error) {
 	return out, nil
 }
 
-// jsonKind names the type of a JSON value for error messages.
-func jsonKind(raw []byte) string {
+// JSONKind names the type of a JSON value for error messages.
+func JSONKind(raw []byte) string {
 	if len(raw) == 0 {
 		return "empty"
 	}
@@ -443,8 +449,8 @@ func jsonKind(raw []byte) string {
 	return "a number"
 }
 
-// jsonReason turns a decoder error into a reason without Go type names.
-func jsonReason(err error) string {
+// JSONReason turns a decoder error into a reason without Go type names.
+func JSONReason(err error) string {
 	var se *json.SyntaxError
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.As(err, &se) && se.Error() == "unexpected end of JSON input" {
@@ -470,11 +476,11 @@ func parseTSV(line []byte, r *record) error {
 	return nil
 }
 
-// sniffFormat tells the format of an input without a name (stdin) from its
+// SniffFormat tells the format of an input without a name (stdin) from its
 // first non-blank line, which stays in br: JSON (an object or array),
 // query<TAB>passage, or a CSV header naming query and passage. Anything
 // else is refused rather than guessed.
-func sniffFormat(br *bufio.Reader, name string) (format, error) {
+func SniffFormat(br *bufio.Reader, name string) (Format, error) {
 	lineNo, start := 1, 0
 	var err error // from the last read
 	for {
@@ -496,7 +502,7 @@ func sniffFormat(br *bufio.Reader, name string) (format, error) {
 			if line := buf[start:]; len(bytes.TrimSpace(line)) > 0 {
 				return sniffLine(line, name, lineNo)
 			}
-			return formatJSONL, nil // nothing to read: any format gives no records
+			return JSONL, nil // nothing to read: any format gives no records
 		}
 		if _, err = br.Peek(len(buf) + 1); err != nil && err != io.EOF {
 			return 0, fmt.Errorf("read %s: %w", name, err)
@@ -504,50 +510,49 @@ func sniffFormat(br *bufio.Reader, name string) (format, error) {
 	}
 }
 
-func sniffLine(line []byte, name string, lineNo int) (format, error) {
+func sniffLine(line []byte, name string, lineNo int) (Format, error) {
 	line = bytes.TrimPrefix(bytes.TrimRight(line, "\r"), []byte("\uFEFF"))
 	t := bytes.TrimLeft(line, " \t")
 	switch {
 	case t[0] == '{' || t[0] == '[':
-		return formatJSONL, nil
+		return JSONL, nil
 	case bytes.IndexByte(line, '\t') >= 0:
-		return formatTSV, nil
+		return TSV, nil
 	}
 	if fields, err := csv.NewReader(bytes.NewReader(line)).Read(); err == nil && column(fields, "query") >= 0 && column(fields, "passage") >= 0 {
-		return formatCSV, nil
+		return CSV, nil
 	}
 	c, _ := utf8.DecodeRune(t)
-	return 0, &inputError{file: name, line: lineNo,
-		reason: fmt.Sprintf("not JSON (the line starts with %q), nor a TSV line or a CSV header naming query and passage; give --format tsv or csv", c)}
+	return 0, &InputError{File: name, Line: lineNo, Reason: fmt.Sprintf("not JSON (the line starts with %q), nor a TSV line or a CSV header naming query and passage; give --format tsv or csv", c)}
 }
 
-// jsonObject is one JSON object (a line) parsed for editing: its fields and
+// Object is one JSON object (a line) parsed for editing: its fields and
 // where their values lie, so that fields can be set without reordering or
 // re-encoding the others.
-type jsonObject struct {
+type Object struct {
 	line    []byte
-	fields  map[string]json.RawMessage
-	spans   map[string][][2]int // [start, end) of each value of a key, in order
-	lastEnd int                 // just after the last value (after '{' when empty)
+	Fields  map[string]json.RawMessage // the value of each key (the last, when repeated)
+	spans   map[string][][2]int        // [start, end) of each value of a key, in order
+	lastEnd int                        // just after the last value (after '{' when empty)
 	empty   bool
 }
 
-// parseObject parses a line holding one JSON object.
-func parseObject(line []byte) (*jsonObject, error) {
+// ParseObject parses a line holding one JSON object.
+func ParseObject(line []byte) (*Object, error) {
 	if !utf8.Valid(line) {
 		return nil, errors.New("invalid UTF-8")
 	}
 	dec := json.NewDecoder(bytes.NewReader(line))
 	if t, err := dec.Token(); err != nil {
-		return nil, fmt.Errorf("bad JSON: %v", jsonReason(err))
+		return nil, fmt.Errorf("bad JSON: %v", JSONReason(err))
 	} else if d, ok := t.(json.Delim); !ok || d != '{' {
 		return nil, errors.New("not a JSON object")
 	}
-	o := &jsonObject{line: line, fields: map[string]json.RawMessage{}, spans: map[string][][2]int{}, lastEnd: int(dec.InputOffset()), empty: true}
+	o := &Object{line: line, Fields: map[string]json.RawMessage{}, spans: map[string][][2]int{}, lastEnd: int(dec.InputOffset()), empty: true}
 	for dec.More() {
 		t, err := dec.Token()
 		if err != nil {
-			return nil, fmt.Errorf("bad JSON: %v", jsonReason(err))
+			return nil, fmt.Errorf("bad JSON: %v", JSONReason(err))
 		}
 		key, ok := t.(string)
 		if !ok {
@@ -555,15 +560,15 @@ func parseObject(line []byte) (*jsonObject, error) {
 		}
 		var val json.RawMessage
 		if err := dec.Decode(&val); err != nil {
-			return nil, fmt.Errorf("bad JSON: %v", jsonReason(err))
+			return nil, fmt.Errorf("bad JSON: %v", JSONReason(err))
 		}
 		end := int(dec.InputOffset())
 		o.lastEnd, o.empty = end, false
-		o.fields[key] = val
+		o.Fields[key] = val
 		o.spans[key] = append(o.spans[key], [2]int{end - len(val), end})
 	}
 	if t, err := dec.Token(); err != nil {
-		return nil, fmt.Errorf("bad JSON: %v", jsonReason(err))
+		return nil, fmt.Errorf("bad JSON: %v", JSONReason(err))
 	} else if d, ok := t.(json.Delim); !ok || d != '}' {
 		return nil, errors.New("bad JSON: object not closed")
 	}
@@ -573,10 +578,10 @@ func parseObject(line []byte) (*jsonObject, error) {
 	return o, nil
 }
 
-// appendWith appends the object with keys[i] set to values[i] (JSON): each
+// AppendWith appends the object with keys[i] set to values[i] (JSON): each
 // value replaced where the key is (every occurrence), the missing keys
 // appended at the end in order; everything else is kept byte for byte.
-func (o *jsonObject) appendWith(dst []byte, keys []string, values [][]byte) []byte {
+func (o *Object) AppendWith(dst []byte, keys []string, values [][]byte) []byte {
 	type edit struct {
 		at, to int
 		value  []byte
@@ -597,14 +602,14 @@ func (o *jsonObject) appendWith(dst []byte, keys []string, values [][]byte) []by
 	dst = append(dst, o.line[pos:o.lastEnd]...)
 	empty := o.empty
 	for i, k := range keys {
-		if _, ok := o.fields[k]; ok {
+		if _, ok := o.Fields[k]; ok {
 			continue
 		}
 		if !empty {
 			dst = append(dst, ',')
 		}
 		empty = false
-		dst = appendJSONString(dst, k)
+		dst = AppendJSONString(dst, k)
 		dst = append(dst, ':')
 		dst = append(dst, values[i]...)
 	}
@@ -617,4 +622,27 @@ func aliasString(b []byte) string {
 		return ""
 	}
 	return unsafe.String(&b[0], len(b))
+}
+
+// AppendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
+func AppendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			dst = append(dst, '\\', byte(r))
+		case r == '\n':
+			dst = append(dst, '\\', 'n')
+		case r == '\t':
+			dst = append(dst, '\\', 't')
+		case r == '\r':
+			dst = append(dst, '\\', 'r')
+		case r < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hex[r>>4], hex[r&0xF])
+		default:
+			dst = utf8.AppendRune(dst, r)
+		}
+	}
+	return append(dst, '"')
 }

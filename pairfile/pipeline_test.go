@@ -1,4 +1,4 @@
-package main
+package pairfile
 
 import (
 	"bufio"
@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 
 	"github.com/minilm-dev/minilm/engine"
 	"github.com/minilm-dev/minilm/engine/batch"
@@ -54,14 +56,14 @@ func (f *fakeScorer) ScoreSequences(ctx context.Context, seqs []engine.Sequence)
 func fakeScore(q, p int) float32 { return float32(q) + float32(p)/1000 }
 
 func fakeScoreString(q, p string) string {
-	return string(appendScore(nil, fakeScore(len(q), len(p))))
+	return string(AppendScore(nil, fakeScore(len(q), len(p))))
 }
 
 // runFake runs the pipeline over text in the given format.
-func runFake(t *testing.T, sc batch.Scorer, fm format, text string, cfg pipelineConfig) (string, pipelineStats, error) {
+func runFake(t *testing.T, sc batch.Scorer, fm Format, text string, cfg Config) (string, Stats, error) {
 	t.Helper()
 	var out bytes.Buffer
-	src := newMultiSource([]input{{name: "in", format: fm, r: strings.NewReader(text)}})
+	src := newMultiSource([]Input{{Name: "in", Format: fm, R: strings.NewReader(text)}})
 	st, err := runPipeline(context.Background(), sc, src, newRecordWriter(&out), cfg)
 	return out.String(), st, err
 }
@@ -92,85 +94,68 @@ func docsInput(n int) (in, want string) {
 
 func TestPipelineOrder(t *testing.T) {
 	in, want := docsInput(200)
-	for _, cfg := range []pipelineConfig{
-		{batchSize: 1, tokenizers: 1, scorers: 1},
-		{batchSize: 3, tokenizers: 4, scorers: 3},
-		{batchSize: 7, tokenizers: 2, scorers: 2},
-		{batchSize: 32, tokenizers: 3, scorers: 1},
-		{batchSize: 1000, tokenizers: 1, scorers: 1},
+	for _, cfg := range []Config{
+		{BatchSize: 1, Tokenizers: 1, Scorers: 1},
+		{BatchSize: 3, Tokenizers: 4, Scorers: 3},
+		{BatchSize: 7, Tokenizers: 2, Scorers: 2},
+		{BatchSize: 32, Tokenizers: 3, Scorers: 1},
+		{BatchSize: 1000, Tokenizers: 1, Scorers: 1},
 	} {
-		t.Run(fmt.Sprintf("batch=%d,tok=%d,score=%d", cfg.batchSize, cfg.tokenizers, cfg.scorers), func(t *testing.T) {
+		t.Run(fmt.Sprintf("batch=%d,tok=%d,score=%d", cfg.BatchSize, cfg.Tokenizers, cfg.Scorers), func(t *testing.T) {
 			sc := &fakeScorer{}
-			got, st, err := runFake(t, sc, formatJSONL, in, cfg)
+			got, st, err := runFake(t, sc, JSONL, in, cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got != want {
-				t.Fatalf("output differs from the input order / scores:\n%s", firstDiff(got, want))
+				assert.Equal(t, strings.Split(want, "\n"), strings.Split(got, "\n"), "output differs from the input order / scores")
+				t.FailNow()
 			}
-			if st.records != 200 {
-				t.Errorf("records = %d, want 200", st.records)
+			if st.Records != 200 {
+				t.Errorf("records = %d, want 200", st.Records)
 			}
 			for i, b := range sc.batches {
-				if len(b) > cfg.batchSize {
-					t.Errorf("batch %d has %d pairs, more than --batch-size %d", i, len(b), cfg.batchSize)
+				if len(b) > cfg.BatchSize {
+					t.Errorf("batch %d has %d pairs, more than --batch-size %d", i, len(b), cfg.BatchSize)
 				}
 			}
 		})
 	}
 }
 
-// firstDiff shows the first line where got and want differ.
-func firstDiff(got, want string) string {
-	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
-	for i := range max(len(g), len(w)) {
-		var gl, wl string
-		if i < len(g) {
-			gl = g[i]
-		}
-		if i < len(w) {
-			wl = w[i]
-		}
-		if gl != wl {
-			return fmt.Sprintf("line %d\n got %q\nwant %q", i+1, gl, wl)
-		}
-	}
-	return "(equal)"
-}
-
 func TestPipelineFormats(t *testing.T) {
 	cases := []struct {
 		name       string
-		fm         format
+		fm         Format
 		in, want   string
 		errPrefix  string
 		wantStderr []string
 	}{
-		{name: "tsv", fm: formatTSV,
+		{name: "tsv", fm: TSV,
 			in:   "a\tbb\n\nccc\t\r\n\t\n",
 			want: "a\tbb\t" + fakeScoreString("a", "bb") + "\nccc\t\t3\n\t\t0\n"},
-		{name: "csv", fm: formatCSV,
+		{name: "csv", fm: CSV,
 			in:   "\uFEFFid,Passage,query\n1,\"two\nlines\",\"q,\"\"x\"\"\"\n2,,\n",
 			want: "id,Passage,query,score\n1,\"two\nlines\",\"q,\"\"x\"\"\"," + fakeScoreString(`q,"x"`, "two\nlines") + "\n2,,,0\n"},
-		{name: "csv score column replaced", fm: formatCSV,
+		{name: "csv score column replaced", fm: CSV,
 			in:   "score,query,passage\n9,a,b\n",
 			want: "score,query,passage\n" + fakeScoreString("a", "b") + ",a,b\n"},
-		{name: "csv header only", fm: formatCSV, in: "query,passage\n", want: "query,passage,score\n"},
-		{name: "csv empty", fm: formatCSV, in: "", want: ""},
-		{name: "jsonl empty", fm: formatJSONL, in: "", want: ""},
-		{name: "jsonl blank lines", fm: formatJSONL, in: "\n \r\n", want: ""},
-		{name: "csv without passage", fm: formatCSV, in: "query,text\na,b\n", want: "",
+		{name: "csv header only", fm: CSV, in: "query,passage\n", want: "query,passage,score\n"},
+		{name: "csv empty", fm: CSV, in: "", want: ""},
+		{name: "jsonl empty", fm: JSONL, in: "", want: ""},
+		{name: "jsonl blank lines", fm: JSONL, in: "\n \r\n", want: ""},
+		{name: "csv without passage", fm: CSV, in: "query,text\na,b\n", want: "",
 			errPrefix: `in: the CSV header must name a "query" and a "passage" column`},
-		{name: "csv wrong column count", fm: formatCSV, in: "query,passage\na,b\nc\n", want: "query,passage,score\na,b," + fakeScoreString("a", "b") + "\n",
+		{name: "csv wrong column count", fm: CSV, in: "query,passage\na,b\nc\n", want: "query,passage,score\na,b," + fakeScoreString("a", "b") + "\n",
 			errPrefix: "in:3: wrong column count: 1, want 2"},
-		{name: "csv bad quote", fm: formatCSV, in: "query,passage\na,b\n\"c,d\n", want: "query,passage,score\na,b," + fakeScoreString("a", "b") + "\n",
+		{name: "csv bad quote", fm: CSV, in: "query,passage\na,b\n\"c,d\n", want: "query,passage,score\na,b," + fakeScoreString("a", "b") + "\n",
 			errPrefix: "in:3: extraneous or missing \" in quoted-field"},
-		{name: "csv invalid UTF-8", fm: formatCSV, in: "query,passage\na,\xff\n", want: "query,passage,score\n",
+		{name: "csv invalid UTF-8", fm: CSV, in: "query,passage\na,\xff\n", want: "query,passage,score\n",
 			errPrefix: "in:2: field 2: invalid UTF-8"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, _, err := runFake(t, &fakeScorer{}, c.fm, c.in, pipelineConfig{batchSize: 2})
+			got, _, err := runFake(t, &fakeScorer{}, c.fm, c.in, Config{BatchSize: 2})
 			if got != c.want {
 				t.Errorf("output\n got %q\nwant %q", got, c.want)
 			}
@@ -188,15 +173,15 @@ func TestPipelineFormats(t *testing.T) {
 // another, a CSV header equal to the previous one is not repeated, and a
 // byte order mark opening a file is dropped.
 func TestPipelineInputs(t *testing.T) {
-	inputs := []input{
-		{name: "a.csv", format: formatCSV, r: strings.NewReader("query,passage\na,b\n")},
-		{name: "b.csv", format: formatCSV, r: strings.NewReader("query,passage\nc,d\n")},
-		{name: "c.jsonl", format: formatJSONL, r: strings.NewReader("\uFEFF{\"query\":\"e\",\"passage\":\"f\"}")},
-		{name: "d.csv", format: formatCSV, r: strings.NewReader("passage,query\ng,h\n")},
-		{name: "e.tsv", format: formatTSV, r: strings.NewReader("\uFEFFi\tj")},
+	inputs := []Input{
+		{Name: "a.csv", Format: CSV, R: strings.NewReader("query,passage\na,b\n")},
+		{Name: "b.csv", Format: CSV, R: strings.NewReader("query,passage\nc,d\n")},
+		{Name: "c.jsonl", Format: JSONL, R: strings.NewReader("\uFEFF{\"query\":\"e\",\"passage\":\"f\"}")},
+		{Name: "d.csv", Format: CSV, R: strings.NewReader("passage,query\ng,h\n")},
+		{Name: "e.tsv", Format: TSV, R: strings.NewReader("\uFEFFi\tj")},
 	}
 	var out bytes.Buffer
-	if _, err := runPipeline(context.Background(), &fakeScorer{}, newMultiSource(inputs), newRecordWriter(&out), pipelineConfig{batchSize: 3}); err != nil {
+	if _, err := runPipeline(context.Background(), &fakeScorer{}, newMultiSource(inputs), newRecordWriter(&out), Config{BatchSize: 3}); err != nil {
 		t.Fatal(err)
 	}
 	want := "query,passage,score\na,b," + fakeScoreString("a", "b") + "\nc,d," + fakeScoreString("c", "d") + "\n" +
@@ -220,26 +205,26 @@ not json
 
 func TestPipelineStopsAtBadRecord(t *testing.T) {
 	for _, bs := range []int{1, 2, 32} {
-		got, st, err := runFake(t, &fakeScorer{}, formatJSONL, badLines, pipelineConfig{batchSize: bs})
+		got, st, err := runFake(t, &fakeScorer{}, JSONL, badLines, Config{BatchSize: bs})
 		want := `{"query":"a","passage":"b","score":` + fakeScoreString("a", "b") + "}\n" +
 			`{"query":"c","documents":["d","e"],"scores":[` + fakeScoreString("c", "d") + "," + fakeScoreString("c", "e") + "]}\n"
 		if got != want {
 			t.Errorf("batch %d: output\n got %q\nwant %q", bs, got, want)
 		}
-		var ie *inputError
+		var ie *InputError
 		if !errors.As(err, &ie) || err.Error() != `in:3: missing "passage" (or "documents")` {
 			t.Errorf("batch %d: error %v, want in:3: missing passage", bs, err)
 		}
-		if st.records != 2 {
-			t.Errorf("batch %d: %d records written, want 2", bs, st.records)
+		if st.Records != 2 {
+			t.Errorf("batch %d: %d records written, want 2", bs, st.Records)
 		}
 	}
 }
 
 func TestPipelineSkipInvalid(t *testing.T) {
 	var skipped []string
-	cfg := pipelineConfig{batchSize: 2, skipInvalid: true, onSkip: func(err error) { skipped = append(skipped, err.Error()) }}
-	got, st, err := runFake(t, &fakeScorer{}, formatJSONL, badLines, cfg)
+	cfg := Config{BatchSize: 2, SkipInvalid: true, OnSkip: func(err error) { skipped = append(skipped, err.Error()) }}
+	got, st, err := runFake(t, &fakeScorer{}, JSONL, badLines, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,8 +236,8 @@ func TestPipelineSkipInvalid(t *testing.T) {
 		"in:5: query too long",
 		"in:6: bad JSON: invalid character 'o' in literal null (expecting 'u')",
 	}
-	if strings.Join(skipped, "\n") != strings.Join(want, "\n") || st.skipped != 3 {
-		t.Errorf("skipped %d: %q, want %q", st.skipped, skipped, want)
+	if strings.Join(skipped, "\n") != strings.Join(want, "\n") || st.Skipped != 3 {
+		t.Errorf("skipped %d: %q, want %q", st.Skipped, skipped, want)
 	}
 }
 
@@ -265,7 +250,7 @@ func TestPipelineScoreError(t *testing.T) {
 		return nil
 	}}
 	in, want := docsInput(40)
-	got, _, err := runFake(t, sc, formatJSONL, in, pipelineConfig{batchSize: 4})
+	got, _, err := runFake(t, sc, JSONL, in, Config{BatchSize: 4})
 	if !errors.Is(err, boom) {
 		t.Fatalf("error %v, want %v", err, boom)
 	}
@@ -301,8 +286,8 @@ func TestPipelineCancel(t *testing.T) {
 		want = append(want, fmt.Sprintf("q%d\tp\t%s\n", i, fakeScoreString(fmt.Sprint("q", i), "p")))
 	}
 	var out bytes.Buffer
-	src := newMultiSource([]input{{name: "in", format: formatTSV, r: strings.NewReader(in.String())}})
-	_, err := runPipeline(ctx, sc, src, newRecordWriter(&out), pipelineConfig{batchSize: 3, scorers: 1})
+	src := newMultiSource([]Input{{Name: "in", Format: TSV, R: strings.NewReader(in.String())}})
+	_, err := runPipeline(ctx, sc, src, newRecordWriter(&out), Config{BatchSize: 3, Scorers: 1})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
 	}
@@ -319,8 +304,8 @@ func TestPipelineStreams(t *testing.T) {
 	outR, outW := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		src := newMultiSource([]input{{name: "in", format: formatTSV, r: inR}})
-		_, err := runPipeline(context.Background(), &fakeScorer{}, src, newRecordWriter(outW), pipelineConfig{batchSize: 32})
+		src := newMultiSource([]Input{{Name: "in", Format: TSV, R: inR}})
+		_, err := runPipeline(context.Background(), &fakeScorer{}, src, newRecordWriter(outW), Config{BatchSize: 32})
 		outW.Close()
 		done <- err
 	}()
@@ -351,7 +336,7 @@ type stuckSource struct {
 func (s *stuckSource) next() (*record, error) {
 	if !s.sent {
 		s.sent = true
-		return &record{format: formatTSV, raw: []byte("q\tp"), pairs: []engine.Pair{{Query: "q", Passage: "p"}}, scores: make([]float32, 1)}, nil
+		return &record{format: TSV, raw: []byte("q\tp"), pairs: []engine.Pair{{Query: "q", Passage: "p"}}, scores: make([]float32, 1)}, nil
 	}
 	<-s.block
 	return nil, io.EOF
@@ -366,7 +351,7 @@ func TestPipelineCancelWhileReading(t *testing.T) {
 	outR, outW := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		_, err := runPipeline(ctx, &fakeScorer{}, src, newRecordWriter(outW), pipelineConfig{batchSize: 4})
+		_, err := runPipeline(ctx, &fakeScorer{}, src, newRecordWriter(outW), Config{BatchSize: 4})
 		outW.Close()
 		done <- err
 	}()
@@ -386,14 +371,14 @@ type endlessSource struct{ n atomic.Int64 }
 
 func (s *endlessSource) next() (*record, error) {
 	s.n.Add(1)
-	r := &record{format: formatTSV, raw: []byte("q\tp"), pairs: []engine.Pair{{Query: "q", Passage: "p"}}, scores: make([]float32, 1)}
+	r := &record{format: TSV, raw: []byte("q\tp"), pairs: []engine.Pair{{Query: "q", Passage: "p"}}, scores: make([]float32, 1)}
 	return r, nil
 }
 
 // TestPipelineBoundedMemory checks that the reader never runs ahead of the
 // scorer by more than the batcher's queue holds, however long the input.
 func TestPipelineBoundedMemory(t *testing.T) {
-	cfg := pipelineConfig{batchSize: 8, tokenizers: 2, scorers: 2}
+	cfg := Config{BatchSize: 8, Tokenizers: 2, Scorers: 2}
 	// The batcher's queue, the record in the reader's hand and the one the
 	// source is producing.
 	bound := int64(queueBound(cfg) + 2)
@@ -428,8 +413,8 @@ func FuzzCSV(f *testing.F) {
 	f.Add("query,passage\na\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		var out bytes.Buffer
-		src := newMultiSource([]input{{name: "in", format: formatCSV, r: strings.NewReader(text)}})
-		_, err := runPipeline(context.Background(), &fakeScorer{}, src, newRecordWriter(&out), pipelineConfig{batchSize: 2})
+		src := newMultiSource([]Input{{Name: "in", Format: CSV, R: strings.NewReader(text)}})
+		_, err := runPipeline(context.Background(), &fakeScorer{}, src, newRecordWriter(&out), Config{BatchSize: 2})
 		if err != nil {
 			return
 		}
@@ -461,27 +446,10 @@ func BenchmarkPipelineJSONL(b *testing.B) {
 	b.SetBytes(int64(len(text)))
 	b.ResetTimer()
 	for range b.N {
-		src := newMultiSource([]input{{name: "bench", format: formatJSONL, r: strings.NewReader(text)}})
-		if _, err := runPipeline(context.Background(), &fakeScorer{}, src, newRecordWriter(io.Discard), pipelineConfig{batchSize: 32, tokenizers: 2}); err != nil {
+		src := newMultiSource([]Input{{Name: "bench", Format: JSONL, R: strings.NewReader(text)}})
+		if _, err := runPipeline(context.Background(), &fakeScorer{}, src, newRecordWriter(io.Discard), Config{BatchSize: 32, Tokenizers: 2}); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(10000*b.N)/b.Elapsed().Seconds(), "pairs/s")
-}
-
-// TestRankDocuments ranks on the batcher: best first, ties in input order,
-// top-k kept, and a document that cannot be tokenized named by its index.
-func TestRankDocuments(t *testing.T) {
-	docs := []string{"bb", "dddd", "a", "cccc", "ccc"}
-	got, err := rankDocuments(context.Background(), &fakeScorer{}, "q", docs, engine.RankOptions{TopK: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []engine.Ranked{{Index: 1, Score: fakeScore(1, 4)}, {Index: 3, Score: fakeScore(1, 4)}, {Index: 4, Score: fakeScore(1, 3)}}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("ranked %v, want %v", got, want)
-	}
-	if _, err := rankDocuments(context.Background(), &fakeScorer{}, "TOOLONG", docs, engine.RankOptions{}); err == nil || err.Error() != "document 0: query too long" {
-		t.Errorf("error %v, want document 0: query too long", err)
-	}
 }

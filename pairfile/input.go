@@ -1,32 +1,30 @@
-package main
+package pairfile
 
 import (
 	"bufio"
 	"bytes"
 	"encoding/csv"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/minilm-dev/minilm/engine"
 )
 
-// defaultMaxLine is --max-line-bytes' default: far beyond any real
+// DefaultMaxLine is --max-line-bytes' default: far beyond any real
 // query/passage record, small enough that memory stays bounded on endless
 // input such as /dev/zero.
-const defaultMaxLine = 64 << 20
+const DefaultMaxLine = 64 << 20
 
-// input is one file (or stdin) to score.
-type input struct {
-	name    string // as printed in messages: the path, or "<stdin>"
-	format  format
-	r       io.Reader
-	maxLine int // longest line (CSV: physical line) in bytes; 0: defaultMaxLine
+// Input is one file (or stdin) to score.
+type Input struct {
+	Name    string // as printed in messages: the path, or "<stdin>"
+	Format  Format
+	R       io.Reader
+	MaxLine int // longest line (CSV: physical line) in bytes; 0: DefaultMaxLine
 }
 
 // recordSource yields the records of the inputs in order. next returns
@@ -39,12 +37,12 @@ type recordSource interface {
 
 // multiSource reads inputs one after the other.
 type multiSource struct {
-	inputs []input
+	inputs []Input
 	i      int
 	cur    recordSource
 }
 
-func newMultiSource(inputs []input) *multiSource { return &multiSource{inputs: inputs} }
+func newMultiSource(inputs []Input) *multiSource { return &multiSource{inputs: inputs} }
 
 func (m *multiSource) next() (*record, error) {
 	for {
@@ -53,7 +51,7 @@ func (m *multiSource) next() (*record, error) {
 				return nil, io.EOF
 			}
 			in := m.inputs[m.i]
-			if in.format == formatCSV {
+			if in.Format == CSV {
 				m.cur = newCSVSource(in, m.i)
 			} else {
 				m.cur = newLineSource(in, m.i)
@@ -73,16 +71,16 @@ func (m *multiSource) next() (*record, error) {
 // skipped; they still count for line numbers. A line longer than the input's
 // maxLine is a malformed record (skipped with --skip-invalid).
 type lineSource struct {
-	in    input
+	in    Input
 	index int
-	lr    *lineReader
+	lr    *LineReader
 	line  int
 	parse func([]byte, *record) error
 }
 
-func newLineSource(in input, index int) *lineSource {
-	s := &lineSource{in: in, index: index, lr: newLineReader(in.r, in.maxLine), parse: parseJSONL}
-	if in.format == formatTSV {
+func newLineSource(in Input, index int) *lineSource {
+	s := &lineSource{in: in, index: index, lr: NewLineReader(in.R, in.MaxLine), parse: parseJSONL}
+	if in.Format == TSV {
 		s.parse = parseTSV
 	}
 	return s
@@ -90,18 +88,18 @@ func newLineSource(in input, index int) *lineSource {
 
 func (s *lineSource) next() (*record, error) {
 	for {
-		line, err := s.lr.next()
+		line, err := s.lr.Next()
 		if err == io.EOF {
 			return nil, io.EOF
 		}
-		var tooLong *lineTooLongError
+		var tooLong *LineTooLongError
 		if err != nil && !errors.As(err, &tooLong) {
-			return nil, fmt.Errorf("read %s: %w", s.in.name, err)
+			return nil, fmt.Errorf("read %s: %w", s.in.Name, err)
 		}
 		s.line++
-		r := &record{format: s.in.format, input: s.index, end: s.lr.off, name: s.in.name, line: s.line}
+		r := &record{format: s.in.Format, input: s.index, end: s.lr.off, name: s.in.Name, line: s.line}
 		if tooLong != nil {
-			r.err = &inputError{file: s.in.name, line: s.line, reason: tooLong.Error()}
+			r.err = &InputError{File: s.in.Name, Line: s.line, Reason: tooLong.Error()}
 			return r, nil
 		}
 		if s.line == 1 {
@@ -111,59 +109,21 @@ func (s *lineSource) next() (*record, error) {
 			continue
 		}
 		if perr := s.parse(line, r); perr != nil {
-			r.err = &inputError{file: s.in.name, line: s.line, reason: perr.Error()}
+			r.err = &InputError{File: s.in.Name, Line: s.line, Reason: perr.Error()}
 		}
 		return r, nil
 	}
 }
 
-// maxLineFlag is --max-line-bytes: a byte count, with an optional K, M or G
-// suffix (binary: 1K = 1024; "KiB" and "KB" are read alike).
-type maxLineFlag int
+// LineTooLongError is a line past the --max-line-bytes limit.
+type LineTooLongError struct{ Max int }
 
-func (m *maxLineFlag) String() string {
-	if m == nil || *m == 0 {
-		return byteSize(defaultMaxLine)
-	}
-	return byteSize(int(*m))
+func (e *LineTooLongError) Error() string {
+	return fmt.Sprintf("line longer than %s (--max-line-bytes)", ByteSize(e.Max))
 }
 
-func (m *maxLineFlag) Set(s string) error {
-	t := strings.ToUpper(strings.TrimSpace(s))
-	t = strings.TrimSuffix(strings.TrimSuffix(t, "B"), "I")
-	mult := 1
-	if n := len(t); n > 0 {
-		switch t[n-1] {
-		case 'K':
-			mult, t = 1<<10, t[:n-1]
-		case 'M':
-			mult, t = 1<<20, t[:n-1]
-		case 'G':
-			mult, t = 1<<30, t[:n-1]
-		}
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(t))
-	if err != nil || n < 1 || n > (1<<40)/mult {
-		return fmt.Errorf("%q: want a size in bytes such as 65536, 64K or 64MiB", s)
-	}
-	*m = maxLineFlag(n * mult)
-	return nil
-}
-
-// registerMaxLine adds --max-line-bytes to a command that reads lines.
-func registerMaxLine(fs *flag.FlagSet, m *maxLineFlag) {
-	fs.Var(m, "max-line-bytes", "longest input line (`SIZE`: bytes, or with K, M, G); a longer one is an error\nnaming FILE:LINE (score: skipped with --skip-invalid), read no further than SIZE")
-}
-
-// lineTooLongError is a line past the --max-line-bytes limit.
-type lineTooLongError struct{ max int }
-
-func (e *lineTooLongError) Error() string {
-	return fmt.Sprintf("line longer than %s (--max-line-bytes)", byteSize(e.max))
-}
-
-// byteSize prints n in the largest binary unit that divides it.
-func byteSize(n int) string {
+// ByteSize prints n in the largest binary unit that divides it.
+func ByteSize(n int) string {
 	for _, u := range []struct {
 		size int
 		name string
@@ -175,14 +135,14 @@ func byteSize(n int) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-// lineReader reads lines of at most max bytes, each into a slice of its own
+// LineReader reads lines of at most max bytes, each into a slice of its own
 // (records keep their line: strings alias it), in memory that follows the
 // line's length, not the input's. The line of a regular file is measured
 // first and then read once into a slice of its exact size; from a stream it
 // is gathered in pieces and joined, so it costs about twice its size at the
 // peak. A line over max is dropped as soon as max is passed: it costs
 // nothing more, and the next call skips its rest.
-type lineReader struct {
+type LineReader struct {
 	r    *bufio.Reader
 	file io.ReaderAt // the input when it is a regular file, else nil
 	max  int
@@ -190,11 +150,11 @@ type lineReader struct {
 	skip bool  // the rest of a too-long line is still to be skipped
 }
 
-func newLineReader(r io.Reader, max int) *lineReader {
+func NewLineReader(r io.Reader, max int) *LineReader {
 	if max <= 0 {
-		max = defaultMaxLine
+		max = DefaultMaxLine
 	}
-	lr := &lineReader{r: bufio.NewReaderSize(r, 1<<16), max: max}
+	lr := &LineReader{r: bufio.NewReaderSize(r, 1<<16), max: max}
 	if f, ok := r.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
 			if pos, err := f.Seek(0, io.SeekCurrent); err == nil && pos == 0 {
@@ -205,9 +165,9 @@ func newLineReader(r io.Reader, max int) *lineReader {
 	return lr
 }
 
-// next returns the next line without its "\n", io.EOF after the last, or a
-// *lineTooLongError for a line longer than max.
-func (lr *lineReader) next() ([]byte, error) {
+// Next returns the next line without its "\n", io.EOF after the last, or a
+// *LineTooLongError for a line longer than max.
+func (lr *LineReader) Next() ([]byte, error) {
 	for lr.skip {
 		b, err := lr.r.ReadSlice('\n')
 		lr.off += int64(len(b))
@@ -233,7 +193,7 @@ func (lr *lineReader) next() ([]byte, error) {
 			return nil, err
 		}
 		if n := contentLen(b); n > lr.max {
-			return nil, &lineTooLongError{lr.max}
+			return nil, &LineTooLongError{lr.max}
 		}
 		return bytes.Clone(bytes.TrimSuffix(b, []byte{'\n'})), nil
 	}
@@ -245,7 +205,7 @@ func (lr *lineReader) next() ([]byte, error) {
 	for err == bufio.ErrBufferFull {
 		if total > lr.max {
 			lr.skip = true
-			return nil, &lineTooLongError{lr.max}
+			return nil, &LineTooLongError{lr.max}
 		}
 		b, err = lr.r.ReadSlice('\n')
 		lr.off += int64(len(b))
@@ -258,7 +218,7 @@ func (lr *lineReader) next() ([]byte, error) {
 		return nil, err
 	}
 	if total-(len(b)-contentLen(b)) > lr.max {
-		return nil, &lineTooLongError{lr.max}
+		return nil, &LineTooLongError{lr.max}
 	}
 	line := make([]byte, total)
 	if lr.file != nil {
@@ -286,7 +246,7 @@ func contentLen(b []byte) int {
 // blank tells a line that holds no record: empty, or for JSONL only
 // whitespace (in TSV a tab is an empty query and passage).
 func (s *lineSource) blank(line []byte) bool {
-	if s.in.format == formatJSONL {
+	if s.in.Format == JSONL {
 		return len(bytes.TrimSpace(line)) == 0
 	}
 	return len(bytes.TrimRight(line, "\r")) == 0
@@ -295,7 +255,7 @@ func (s *lineSource) blank(line []byte) bool {
 // csvSource reads CSV whose first row names the columns; "query" and
 // "passage" are required, other columns are kept.
 type csvSource struct {
-	in             input
+	in             Input
 	index          int
 	r              *csv.Reader
 	lim            *physicalLines
@@ -304,10 +264,10 @@ type csvSource struct {
 	score          int // an existing "score" column, replaced; -1: one is appended
 }
 
-func newCSVSource(in input, index int) *csvSource {
-	lim := &physicalLines{r: in.r, max: in.maxLine, line: 1}
+func newCSVSource(in Input, index int) *csvSource {
+	lim := &physicalLines{r: in.R, max: in.MaxLine, line: 1}
 	if lim.max <= 0 {
-		lim.max = defaultMaxLine
+		lim.max = DefaultMaxLine
 	}
 	r := csv.NewReader(lim)
 	r.ReuseRecord = false
@@ -322,7 +282,7 @@ type physicalLines struct {
 	max  int
 	cur  int // bytes of the current line so far
 	line int // its number
-	err  *lineTooLongError
+	err  *LineTooLongError
 }
 
 func (p *physicalLines) Read(b []byte) (int, error) {
@@ -337,7 +297,7 @@ func (p *physicalLines) Read(b []byte) (int, error) {
 			continue
 		}
 		if p.cur++; p.cur > p.max {
-			p.err = &lineTooLongError{p.max}
+			p.err = &LineTooLongError{p.max}
 			return i, p.err
 		}
 	}
@@ -349,12 +309,12 @@ func (s *csvSource) next() (*record, error) {
 	if err == io.EOF {
 		return nil, io.EOF
 	}
-	rec := &record{format: formatCSV, input: s.index, end: s.r.InputOffset(), name: s.in.name, col: s.score}
+	rec := &record{format: CSV, input: s.index, end: s.r.InputOffset(), name: s.in.Name, col: s.score}
 	if s.lim.err != nil {
 		// Fatal even with --skip-invalid: where the next record starts is
 		// unknown, as a quoted field may span lines.
 		rec.line, rec.fatal = s.lim.line, true
-		rec.err = &inputError{file: s.in.name, line: s.lim.line, reason: s.lim.err.Error() + "; a CSV input cannot go on past it"}
+		rec.err = &InputError{File: s.in.Name, Line: s.lim.line, Reason: s.lim.err.Error() + "; a CSV input cannot go on past it"}
 		return rec, nil
 	}
 	var perr *csv.ParseError
@@ -364,20 +324,20 @@ func (s *csvSource) next() (*record, error) {
 			reason = fmt.Sprintf("wrong column count: %d, want %d as in the header", len(fields), s.r.FieldsPerRecord)
 		}
 		rec.line = perr.StartLine
-		rec.err = &inputError{file: s.in.name, line: perr.StartLine, reason: reason}
+		rec.err = &InputError{File: s.in.Name, Line: perr.StartLine, Reason: reason}
 		if !s.started {
 			rec.fatal = true // without a header nothing after it can be read
 		}
 		return rec, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", s.in.name, err)
+		return nil, fmt.Errorf("read %s: %w", s.in.Name, err)
 	}
 	line, _ := s.r.FieldPos(0)
 	rec.line = line
 	for i, f := range fields {
 		if !utf8.ValidString(f) {
-			rec.err = &inputError{file: s.in.name, line: line, reason: fmt.Sprintf("field %d: invalid UTF-8", i+1)}
+			rec.err = &InputError{File: s.in.Name, Line: line, Reason: fmt.Sprintf("field %d: invalid UTF-8", i+1)}
 			rec.fatal = !s.started
 			return rec, nil
 		}
@@ -389,7 +349,7 @@ func (s *csvSource) next() (*record, error) {
 		}
 		s.query, s.passage = column(fields, "query"), column(fields, "passage")
 		if s.query < 0 || s.passage < 0 {
-			rec.err = usagef("%s: the CSV header must name a \"query\" and a \"passage\" column; it has %q", s.in.name, fields)
+			rec.err = &InputError{File: s.in.Name, Reason: fmt.Sprintf("the CSV header must name a \"query\" and a \"passage\" column; it has %q", fields)}
 			rec.fatal = true
 			return rec, nil
 		}

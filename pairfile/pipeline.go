@@ -1,4 +1,4 @@
-package main
+package pairfile
 
 import (
 	"bufio"
@@ -13,19 +13,74 @@ import (
 	"github.com/minilm-dev/minilm/engine/batch"
 )
 
-// pipelineConfig tunes runPipeline.
-type pipelineConfig struct {
-	batchSize   int  // pairs per batch (the batcher's MaxSequences)
-	tokenizers  int  // tokenizer goroutines
-	scorers     int  // batches scored at the same time
-	skipInvalid bool // report malformed records and go on
-	onSkip      func(err error)
-	onWritten   func(r *record)
+// Config tunes Score.
+type Config struct {
+	BatchSize   int  // pairs per batch (the batcher's MaxSequences)
+	Tokenizers  int  // tokenizer goroutines
+	Scorers     int  // batches scored at the same time
+	SkipInvalid bool // report malformed records to OnSkip and go on
+	OnSkip      func(err error)
+	// OnWritten, when set, is called after each record is written with its
+	// pairs, the index of its input and the input's offset just after it.
+	OnWritten func(pairs, input int, end int64)
+	// Shard, when Count > 0, scores only the records whose input line L
+	// (from 1) has (L-1) mod Count == Index, and starts each output line
+	// with L and a tab, so that the shards' outputs merge back in order.
+	Shard struct{ Index, Count int }
 }
 
-// pipelineStats counts what the writer did.
-type pipelineStats struct {
-	records, pairs, skipped int
+// Stats counts what was written.
+type Stats struct {
+	Records, Pairs, Skipped int
+}
+
+// Score reads the records of inputs in turn, scores their pairs on sc and
+// writes each record back to w with its score, in input order and in its
+// input's format. See runPipeline for the errors it returns; w is flushed
+// in every case.
+func Score(ctx context.Context, sc batch.Scorer, inputs []Input, w io.Writer, cfg Config) (Stats, error) {
+	var src recordSource = newMultiSource(inputs)
+	rw := newRecordWriter(w)
+	if cfg.Shard.Count > 0 {
+		src = &shardSource{src: src, index: cfg.Shard.Index, count: cfg.Shard.Count}
+		rw.lineNumbers = true
+	}
+	return runPipeline(ctx, sc, src, rw, cfg)
+}
+
+// shardSource passes on the records of src that belong to the shard.
+type shardSource struct {
+	src          recordSource
+	index, count int
+}
+
+func (s *shardSource) next() (*record, error) {
+	for {
+		r, err := s.src.next()
+		if err != nil || (r.line-1)%s.count == s.index {
+			return r, err
+		}
+	}
+}
+
+// ReadPairs reads every pair of inputs. Every record must be valid: the
+// first malformed one is returned as an *InputError.
+func ReadPairs(inputs []Input) ([]engine.Pair, error) {
+	src := newMultiSource(inputs)
+	var pairs []engine.Pair
+	for {
+		rec, err := src.next()
+		if err == io.EOF {
+			return pairs, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if rec.err != nil {
+			return nil, rec.err
+		}
+		pairs = append(pairs, rec.pairs...)
+	}
 }
 
 // queued is a record on its way to the writer, with the job scoring its
@@ -38,8 +93,8 @@ type queued struct {
 // queueBound is how many pairs the batcher admits ahead of the scorers, and
 // how many records the writer's channel holds: enough to keep every scorer
 // fed with full batches, and what bounds the pipeline's memory.
-func queueBound(cfg pipelineConfig) int {
-	return 4 * cfg.batchSize * max(cfg.scorers, cfg.tokenizers)
+func queueBound(cfg Config) int {
+	return 4 * cfg.BatchSize * max(cfg.Scorers, cfg.Tokenizers)
 }
 
 // runPipeline streams records through
@@ -51,23 +106,23 @@ func queueBound(cfg pipelineConfig) int {
 // writer, which waits for the jobs in that order. Memory depends on the
 // batch size and the scorers, never on the input's length.
 //
-// It returns the first malformed record's *inputError (unless
-// cfg.skipInvalid), a *usageError for an unusable CSV header, ctx.Err()
+// It returns the first malformed record's *InputError (unless
+// cfg.SkipInvalid; an unusable CSV header always), ctx.Err()
 // when ctx is cancelled, or the failure that stopped the run. In every case,
 // the records before the stopping point are written in full and w is
 // flushed.
 //
 // The goroutine reading src is not waited for: a read from a terminal or pipe
 // cannot be interrupted, and it ends by itself after its current read.
-func runPipeline(ctx context.Context, sc batch.Scorer, src recordSource, w *recordWriter, cfg pipelineConfig) (pipelineStats, error) {
-	cfg.batchSize = max(cfg.batchSize, 1)
-	cfg.tokenizers = max(cfg.tokenizers, 1)
-	cfg.scorers = max(cfg.scorers, 1)
-	b := batch.New(sc, batch.Config{MaxSequences: cfg.batchSize, Scorers: cfg.scorers,
-		Tokenizers: cfg.tokenizers, MaxQueued: queueBound(cfg)})
+func runPipeline(ctx context.Context, sc batch.Scorer, src recordSource, w *recordWriter, cfg Config) (Stats, error) {
+	cfg.BatchSize = max(cfg.BatchSize, 1)
+	cfg.Tokenizers = max(cfg.Tokenizers, 1)
+	cfg.Scorers = max(cfg.Scorers, 1)
+	b := batch.New(sc, batch.Config{MaxSequences: cfg.BatchSize, Scorers: cfg.Scorers,
+		Tokenizers: cfg.Tokenizers, MaxQueued: queueBound(cfg)})
 	pctx, cancel := context.WithCancel(ctx)
 	order := make(chan queued, queueBound(cfg))
-	go readRecords(pctx, b, src, order, cfg.skipInvalid)
+	go readRecords(pctx, b, src, order, cfg.SkipInvalid)
 
 	stats, err := writeRecords(ctx, order, w, cfg)
 	cancel()
@@ -83,27 +138,6 @@ func closeNow(b *batch.Batcher) {
 	now, stop := context.WithCancel(context.Background())
 	stop()
 	b.Close(now)
-}
-
-// rankDocuments scores docs against query on the batcher and ranks them
-// best first, as engine.Model.Rank does.
-func rankDocuments(ctx context.Context, sc batch.Scorer, query string, docs []string, opts engine.RankOptions) ([]engine.Ranked, error) {
-	pairs := make([]engine.Pair, len(docs))
-	for i, d := range docs {
-		pairs[i] = engine.Pair{Query: query, Passage: d}
-	}
-	b := batch.New(sc, batch.Config{MaxSequences: opts.BatchSize})
-	defer closeNow(b)
-	res, err := b.Score(ctx, pairs)
-	if err != nil {
-		return nil, err
-	}
-	for i, err := range res.Errs {
-		if err != nil {
-			return nil, fmt.Errorf("document %d: %w", i, err)
-		}
-	}
-	return engine.RankScores(res.Scores, docs, opts), nil
 }
 
 // readRecords parses records, submits their pairs and queues them for the
@@ -140,8 +174,8 @@ func readRecords(ctx context.Context, b *batch.Batcher, src recordSource, order 
 // flushes its output whenever it has to wait, so that scored records reach
 // a slow pipe's reader promptly. A pair that could not be tokenized (a query
 // too long for --truncate only-second) makes its record invalid.
-func writeRecords(ctx context.Context, order <-chan queued, w *recordWriter, cfg pipelineConfig) (pipelineStats, error) {
-	var st pipelineStats
+func writeRecords(ctx context.Context, order <-chan queued, w *recordWriter, cfg Config) (Stats, error) {
+	var st Stats
 	flush := func() error {
 		if err := w.flush(); err != nil {
 			return fmt.Errorf("write output: %w", err)
@@ -189,28 +223,28 @@ func writeRecords(ctx context.Context, order <-chan queued, w *recordWriter, cfg
 			copy(r.scores, res.Scores)
 			for _, err := range res.Errs {
 				if err != nil {
-					r.err = &inputError{file: r.name, line: r.line, reason: err.Error()}
+					r.err = &InputError{File: r.name, Line: r.line, Reason: err.Error()}
 					break
 				}
 			}
 		}
 		if r.err != nil {
-			if r.fatal || !cfg.skipInvalid {
+			if r.fatal || !cfg.SkipInvalid {
 				return st, r.err
 			}
-			st.skipped++
-			if cfg.onSkip != nil {
-				cfg.onSkip(r.err)
+			st.Skipped++
+			if cfg.OnSkip != nil {
+				cfg.OnSkip(r.err)
 			}
 			continue
 		}
 		if err := w.write(r); err != nil {
 			return st, fmt.Errorf("write output: %w", err)
 		}
-		st.records++
-		st.pairs += len(r.pairs)
-		if cfg.onWritten != nil {
-			cfg.onWritten(r)
+		st.Records++
+		st.Pairs += len(r.pairs)
+		if cfg.OnWritten != nil {
+			cfg.OnWritten(len(r.pairs), r.input, r.end)
 		}
 	}
 	return st, ctx.Err()
@@ -237,9 +271,9 @@ func (rw *recordWriter) write(r *record) error {
 		rw.buf = append(strconv.AppendInt(rw.buf, int64(r.line), 10), '\t')
 	}
 	switch r.format {
-	case formatCSV:
+	case CSV:
 		return rw.writeCSV(r)
-	case formatTSV:
+	case TSV:
 		rw.buf = r.appendTSV(rw.buf)
 	default:
 		rw.buf = r.appendJSONL(rw.buf)
@@ -259,7 +293,7 @@ func (rw *recordWriter) writeCSV(r *record) error {
 		rw.header = r.fields
 		val = "score"
 	} else {
-		val = string(appendScore(nil, r.scores[0]))
+		val = string(AppendScore(nil, r.scores[0]))
 	}
 	fields := r.fields
 	if r.col >= 0 && r.col < len(fields) {

@@ -1,4 +1,4 @@
-package main
+package pairfile
 
 import (
 	"bytes"
@@ -131,20 +131,20 @@ func TestParseTSV(t *testing.T) {
 
 func TestAppendScore(t *testing.T) {
 	for _, v := range []float32{6.451303482055664, 0.1, -3.5012679, 1e-7, 123456789, 0, float32(math.Copysign(0, -1)), math.MaxFloat32, math.SmallestNonzeroFloat32} {
-		s := string(appendScore(nil, v))
+		s := string(AppendScore(nil, v))
 		back, err := strconv.ParseFloat(s, 32)
 		if err != nil || float32(back) != v || math.Signbit(back) != math.Signbit(float64(v)) {
-			t.Errorf("appendScore(%v) = %q reads back as %v, %v", v, s, back, err)
+			t.Errorf("AppendScore(%v) = %q reads back as %v, %v", v, s, back, err)
 		}
 		if len(s) > len(strconv.FormatFloat(float64(v), 'g', -1, 64)) {
-			t.Errorf("appendScore(%v) = %q is longer than the float64 form", v, s)
+			t.Errorf("AppendScore(%v) = %q is longer than the float64 form", v, s)
 		}
 	}
-	if got := string(appendScore(nil, 6.451303482055664)); got != "6.4513035" {
-		t.Errorf("appendScore(6.451303482055664) = %s, want 6.4513035 (shortest float32)", got)
+	if got := string(AppendScore(nil, 6.451303482055664)); got != "6.4513035" {
+		t.Errorf("AppendScore(6.451303482055664) = %s, want 6.4513035 (shortest float32)", got)
 	}
-	if got := string(appendJSONScore(nil, float32(math.NaN()))); got != "null" {
-		t.Errorf("appendJSONScore(NaN) = %s, want null", got)
+	if got := string(AppendJSONScore(nil, float32(math.NaN()))); got != "null" {
+		t.Errorf("AppendJSONScore(NaN) = %s, want null", got)
 	}
 }
 
@@ -181,7 +181,7 @@ func FuzzParseJSONL(f *testing.F) {
 				if i > 0 {
 					b.WriteByte(',')
 				}
-				b.Write(appendScore(nil, s))
+				b.Write(AppendScore(nil, s))
 			}
 			b.WriteByte(']')
 			want = b.String()
