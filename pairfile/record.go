@@ -24,10 +24,10 @@ import (
 type Format int
 
 const (
-	JSONL Format = iota // {"query":..,"passage":..} or {"query":..,"documents":[..]} per line
-	TSV                 // query<TAB>passage per line
-	CSV                 // header row naming query and passage columns
-	Sniff               // stdin without --format: told from its first line
+	JSONL   Format = iota // {"query":..,"passage":..} or {"query":..,"documents":[..]} per line
+	TSV                   // query<TAB>passage per line
+	CSV                   // header row naming query and passage columns
+	Sniffed               // stdin without --format: told from its first line
 )
 
 func (f Format) String() string {
@@ -36,7 +36,7 @@ func (f Format) String() string {
 		return "tsv"
 	case CSV:
 		return "csv"
-	case Sniff:
+	case Sniffed:
 		return "not yet known"
 	default:
 		return "jsonl"

@@ -261,7 +261,7 @@ func loadBenchPairs(std stdio, name string) ([]engine.Pair, string, error) {
 		if inputs, _, err = openInputs(std, []string{name}, ""); err != nil {
 			return nil, "", err
 		}
-		defer closeInputs(inputs)
+		defer pairfile.Close(inputs)
 	}
 	pairs, err := pairfile.ReadPairs(inputs)
 	if err != nil {

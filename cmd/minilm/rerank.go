@@ -2,15 +2,12 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"unicode/utf8"
 
 	"github.com/minilm-dev/minilm/engine"
 	"github.com/minilm-dev/minilm/pairfile"
@@ -58,12 +55,6 @@ type rerankFlags struct {
 	skipInvalid bool
 	quiet       bool
 	maxLine     maxLineFlag
-}
-
-// document is one input document: its text and, for JSON input, its object.
-type document struct {
-	text string
-	obj  *pairfile.Object // nil for a text line
 }
 
 func runRerank(ctx context.Context, std stdio, args []string) int {
@@ -145,7 +136,7 @@ func runRerank(ctx context.Context, std stdio, args []string) int {
 			fmt.Fprintf(std.err, "minilm: %v (skipped)\n", err)
 		}
 	}
-	docs, skipped, err := readDocuments(r, label, jsonl, int(f.maxLine), f.skipInvalid, onSkip)
+	docs, skipped, err := pairfile.ReadDocuments(r, label, jsonl, int(f.maxLine), f.skipInvalid, onSkip)
 	if skipped > 0 {
 		defer fmt.Fprintf(std.err, "minilm: skipped %d invalid line(s)\n", skipped)
 	}
@@ -154,7 +145,7 @@ func runRerank(ctx context.Context, std stdio, args []string) int {
 	}
 	texts := make([]string, len(docs))
 	for i, d := range docs {
-		texts[i] = d.text
+		texts[i] = d.Text
 	}
 	ranked, err := rankDocuments(ctx, sc, f.query, texts, engine.RankOptions{TopK: f.topK, BatchSize: f.batchSize})
 	if err != nil {
@@ -164,7 +155,7 @@ func runRerank(ctx context.Context, std stdio, args []string) int {
 }
 
 // writeRanking prints the ranking to out, or atomically to the file output.
-func writeRanking(out io.Writer, output string, asJSON bool, docs []document, ranked []engine.Ranked) error {
+func writeRanking(out io.Writer, output string, asJSON bool, docs []pairfile.Document, ranked []engine.Ranked) error {
 	var file *atomicFile
 	if output != "" {
 		var err error
@@ -176,7 +167,7 @@ func writeRanking(out io.Writer, output string, asJSON bool, docs []document, ra
 	w := bufio.NewWriter(out)
 	var line []byte
 	for i, rk := range ranked {
-		line = appendRanked(line[:0], asJSON, i+1, rk, docs[rk.Index])
+		line = pairfile.AppendRanked(line[:0], asJSON, i+1, rk, docs[rk.Index])
 		w.Write(line)
 	}
 	err := w.Flush()
@@ -193,92 +184,9 @@ func writeRanking(out io.Writer, output string, asJSON bool, docs []document, ra
 	return err
 }
 
-var rankKeys = []string{"rank", "index", "score"}
-
-// appendRanked appends one output line for the document ranked rank.
-func appendRanked(dst []byte, asJSON bool, rank int, rk engine.Ranked, d document) []byte {
-	if !asJSON {
-		dst = fmt.Appendf(dst, "%d\t", rk.Index)
-		dst = pairfile.AppendScore(dst, rk.Score)
-		dst = append(dst, '\t')
-		dst = append(dst, d.text...)
-		return append(dst, '\n')
-	}
-	values := [][]byte{strconv.AppendInt(nil, int64(rank), 10), strconv.AppendInt(nil, int64(rk.Index), 10), pairfile.AppendJSONScore(nil, rk.Score)}
-	if d.obj != nil {
-		return append(d.obj.AppendWith(dst, rankKeys, values), '\n')
-	}
-	dst = fmt.Appendf(dst, `{"rank":%s,"index":%s,"score":%s,"text":`, values[0], values[1], values[2])
-	dst = pairfile.AppendJSONString(dst, d.text)
-	return append(dst, "}\n"...)
-}
-
 // flagSet tells whether a flag was given on the command line.
 func flagSet(spec *flagSpec, name string) bool {
 	set := false
 	spec.fs.Visit(func(fl *flag.Flag) { set = set || fl.Name == name })
 	return set
-}
-
-// readDocuments reads rerank's documents: non-blank lines, or the "text" of
-// JSON lines. A malformed line is an *pairfile.InputError; with skip it is passed to
-// onSkip, counted and skipped.
-func readDocuments(r io.Reader, name string, jsonl bool, maxLine int, skip bool, onSkip func(error)) (docs []document, skipped int, err error) {
-	lr := pairfile.NewLineReader(r, maxLine)
-	for n := 1; ; n++ {
-		line, err := lr.Next()
-		var tooLong *pairfile.LineTooLongError
-		switch {
-		case err == io.EOF:
-			return docs, skipped, nil
-		case errors.As(err, &tooLong):
-			ie := &pairfile.InputError{File: name, Line: n, Reason: tooLong.Error()}
-			if !skip {
-				return nil, skipped, ie
-			}
-			skipped++
-			onSkip(ie)
-			continue
-		case err != nil:
-			return nil, skipped, fmt.Errorf("read %s: %w", name, err)
-		}
-		line = bytes.TrimRight(line, "\r")
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		d, perr := parseDocument(line, jsonl)
-		if perr != nil {
-			ie := &pairfile.InputError{File: name, Line: n, Reason: perr.Error()}
-			if !skip {
-				return nil, skipped, ie
-			}
-			skipped++
-			onSkip(ie)
-			continue
-		}
-		docs = append(docs, d)
-	}
-}
-
-// parseDocument reads a text line, or a JSON object with a "text" string.
-func parseDocument(line []byte, jsonl bool) (document, error) {
-	if !utf8.Valid(line) {
-		return document{}, errors.New("invalid UTF-8")
-	}
-	if !jsonl {
-		return document{text: string(line)}, nil
-	}
-	obj, err := pairfile.ParseObject(bytes.TrimRight(line, " \t"))
-	if err != nil {
-		return document{}, err
-	}
-	raw, ok := obj.Fields["text"]
-	if !ok {
-		return document{}, errors.New(`missing "text"`)
-	}
-	s, err := pairfile.DecodeString(raw)
-	if err != nil {
-		return document{}, fmt.Errorf(`"text" %v`, err)
-	}
-	return document{text: s, obj: obj}, nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -115,7 +114,7 @@ func runScore(ctx context.Context, std stdio, args []string) int {
 	var sizes []int64
 	if err == nil {
 		inputs, sizes, err = openInputs(std, files, f.format)
-		defer closeInputs(inputs)
+		defer pairfile.Close(inputs)
 	}
 	if err != nil {
 		return exitWith(ctx, std, err)
@@ -131,8 +130,8 @@ func runScore(ctx context.Context, std stdio, args []string) int {
 	defer closeModel()
 	// stdin's format is told from its first line, once the flags have been
 	// checked against the model: nothing is read before.
-	if err := sniffInputs(inputs); err != nil {
-		return exitWith(ctx, std, err)
+	if err := pairfile.Sniff(inputs); err != nil {
+		return exitWith(ctx, std, usageOf(err))
 	}
 
 	out := std.out
@@ -210,107 +209,20 @@ func (f *scoreFlags) check() (engine.Options, error) {
 }
 
 // openInputs opens the named inputs ("-" is stdin, at most once) and tells
-// their formats. sizes[i] is the size of a regular file, -1 otherwise.
+// their formats (pairfile.Open). sizes[i] is the size of a regular file, -1
+// otherwise.
 func openInputs(std stdio, names []string, forced string) ([]pairfile.Input, []int64, error) {
-	var inputs []pairfile.Input
-	var sizes []int64
-	stdin := false
-	for _, name := range names {
-		in := pairfile.Input{Name: name}
-		switch {
-		case forced != "":
-			in.Format, _ = pairfile.ParseFormat(forced)
-		case name == "-":
-			in.Format = pairfile.Sniff
-		default:
-			fm, ok := pairfile.FormatOf(name)
-			if !ok {
-				closeInputs(inputs)
-				return nil, nil, usagef("%s: cannot tell the format from the extension; use --format jsonl, tsv or csv", name)
-			}
-			in.Format = fm
-		}
-		size := int64(-1)
-		if name == "-" {
-			if stdin {
-				closeInputs(inputs)
-				return nil, nil, usagef("stdin (-) given twice")
-			}
-			stdin = true
-			in.Name, in.R = "<stdin>", std.in
-		} else {
-			fh, err := os.Open(name)
-			if err == nil {
-				var st os.FileInfo
-				if st, err = fh.Stat(); err == nil && st.IsDir() {
-					err = errors.New("is a directory")
-				} else if err == nil && st.Mode().IsRegular() {
-					size = st.Size()
-				}
-				if err != nil {
-					fh.Close()
-				}
-			}
-			if err != nil {
-				closeInputs(inputs)
-				return nil, nil, usagef("input %s: %v", name, unwrapPathError(err))
-			}
-			in.R = fh
-		}
-		inputs = append(inputs, in)
-		sizes = append(sizes, size)
-	}
-	if err := sameFormat(inputs); err != nil {
-		closeInputs(inputs)
-		return nil, nil, err
-	}
-	return inputs, sizes, nil
+	inputs, sizes, err := pairfile.Open(names, forced, std.in)
+	return inputs, sizes, usageOf(err)
 }
 
-// sameFormat refuses inputs of different formats: their records would go
-// into one output stream in mixed layouts.
-func sameFormat(inputs []pairfile.Input) error {
-	first := -1
-	for i, in := range inputs {
-		if in.Format == pairfile.Sniff {
-			continue
-		}
-		if first < 0 {
-			first = i
-			continue
-		}
-		if a := inputs[first]; in.Format != a.Format {
-			return usagef("inputs of different formats: %s is %s, %s is %s; score them in separate runs (the output keeps one layout)",
-				a.Name, a.Format, in.Name, in.Format)
-		}
+// usageOf makes pairfile's complaints about the inputs themselves (a
+// missing file, mixed formats) usage errors, exit status 2.
+func usageOf(err error) error {
+	if errors.Is(err, pairfile.ErrInputs) {
+		return usagef("%v", err)
 	}
-	return nil
-}
-
-// sniffInputs tells stdin's format from its first non-blank line.
-func sniffInputs(inputs []pairfile.Input) error {
-	for i := range inputs {
-		in := &inputs[i]
-		if in.Format != pairfile.Sniff {
-			continue
-		}
-		br := bufio.NewReaderSize(in.R, 1<<16)
-		in.R = br
-		fm, err := pairfile.SniffFormat(br, in.Name)
-		if err != nil {
-			return err
-		}
-		in.Format = fm
-	}
-	return sameFormat(inputs)
-}
-
-func closeInputs(inputs []pairfile.Input) {
-	for _, in := range inputs {
-		if c, ok := in.R.(*os.File); ok && in.Name != "<stdin>" {
-			c.Close()
-		}
-	}
+	return err
 }
 
 // unwrapPathError drops the operation and path that *fs.PathError repeats.

@@ -476,3 +476,28 @@ func TestSubmitWithOwnTokenizer(t *testing.T) {
 	_, err = first.Wait(context.Background())
 	require.NoError(t, err)
 }
+
+// TestResultCompleteWhenDone: a job's tokens are in its Result as soon as
+// it is done, however fast its batch ran (the tokenizer used to record them
+// after queueing the job's sequences, so a quick batch could finish the job
+// first).
+func TestResultCompleteWhenDone(t *testing.T) {
+	b := New(&fakeScorer{}, Config{MaxSequences: 8, Tokenizers: 4, Scorers: 4})
+	defer closeOK(t, b)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for c := range 8 {
+		wg.Go(func() {
+			for i := range 300 {
+				p := pairs(1, fmt.Sprintf("c%d-j%d-", c, i))
+				s, _ := (&fakeScorer{}).Tokenize(p[0])
+				r, err := b.Score(ctx, p)
+				if err != nil || r.Tokens != len(s.IDs) {
+					t.Errorf("client %d job %d: done with %d tokens (want %d), %v", c, i, r.Tokens, len(s.IDs), err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}

@@ -292,6 +292,12 @@ func (b *Batcher) tokenize() {
 			seg.seqs = append(seg.seqs, s)
 			seg.tokens += len(s.IDs)
 		}
+		// Before queueing: once queued, the segment may be scored and its
+		// job finish at once, and a finished job's waiter must find its
+		// tokens and timings complete. The job finishes here only when
+		// its last pairs failed to tokenize (then seg is empty).
+		b.release(failed)
+		j.tokenized(c.end-c.start, seg.tokens, failed)
 		if len(seg.seqs) > 0 {
 			b.mu.Lock()
 			b.pending = append(b.pending, seg)
@@ -302,10 +308,6 @@ func (b *Batcher) tokenize() {
 			default:
 			}
 		}
-		// After queueing: the job may finish here, and a finished job's
-		// waiter must find its timings complete.
-		b.release(failed)
-		j.tokenized(c.end-c.start, seg.tokens, failed)
 	}
 }
 
