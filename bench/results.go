@@ -1,8 +1,11 @@
 package bench
 
 import (
+	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/minilm-dev/minilm/engine"
 )
 
 // Results is everything one `minilm bench` run measured; results.json is
@@ -42,6 +45,17 @@ type Settings struct {
 	IntervalMS     float64 `json:"interval_ms"`
 	// How each stage was measured, in words (also printed in the report).
 	Definitions map[string]string `json:"definitions"`
+}
+
+// SettingsOf fills the model's part of Settings: the model scored (its
+// directory made absolute), the backend and threads of each process running
+// it, and the replica processes (0 or 1: in process).
+func SettingsOf(info engine.Info, backend string, threads, replicas int) Settings {
+	dir, err := filepath.Abs(info.Dir)
+	if err != nil {
+		dir = info.Dir
+	}
+	return Settings{Model: dir, Backend: backend, Threads: threads, Replicas: replicas, MaxLength: info.MaxLength}
 }
 
 // Config is one configuration's measurements: the batches after warm-up

@@ -13,7 +13,6 @@ import (
 	"github.com/minilm-dev/minilm/engine"
 	"github.com/minilm-dev/minilm/internal/backendhook"
 	"github.com/minilm-dev/minilm/pairfile"
-	"github.com/minilm-dev/minilm/replica"
 )
 
 const benchAbout = `
@@ -78,13 +77,9 @@ func newBenchFlags() (*flagSpec, *benchFlags) {
 	return spec, f
 }
 
-// warmupRule is --warmup: a duration, or batches per client.
-type warmupRule struct {
-	d       time.Duration
-	batches int
-}
-
-func (f *benchFlags) check() (opts engine.Options, sizes, conc []int, wu warmupRule, err error) {
+// check validates the flags; wu is --warmup: a duration, or batches per
+// client.
+func (f *benchFlags) check() (opts engine.Options, sizes, conc []int, wu bench.Stop, err error) {
 	if opts, err = f.modelFlags.options(nil); err != nil {
 		return
 	}
@@ -108,9 +103,9 @@ func (f *benchFlags) check() (opts engine.Options, sizes, conc []int, wu warmupR
 		return
 	}
 	if n, aerr := strconv.Atoi(f.warmup); aerr == nil && n >= 0 {
-		wu.batches = n
+		wu.BatchesPerClient, wu.UntilBatches = n, true
 	} else if d, derr := time.ParseDuration(f.warmup); derr == nil && d >= 0 {
-		wu.d = d
+		wu.Duration = d
 	} else {
 		err = usagef("--warmup %q: want a duration (2s) or a number of batches per client", f.warmup)
 	}
@@ -165,35 +160,25 @@ func runBench(ctx context.Context, std stdio, args []string) int {
 		}
 		defer m.Close()
 		info := m.Info()
-		res.Settings = benchSettings(f, info, info.Backend, info.Threads)
+		res.Settings = bench.SettingsOf(info, info.Backend, info.Threads, f.replicas)
 		r.Scorer = bench.InProcess{M: m}
 	} else {
 		// Workers as `minilm score --replicas` starts them; each batch goes
 		// whole to one worker.
-		exe, err := os.Executable()
+		pool, closePool, err := startPool(ctx, f.model, f.replicas, 0, opts, std.err)
 		if err != nil {
-			return exitWith(ctx, std, fmt.Errorf("bench: find the minilm executable for the workers: %w", err))
+			return exitWith(ctx, std, err)
 		}
-		pool, err := replica.NewPool(ctx, f.model, opts, replica.PoolConfig{
-			Config: replica.Config{Path: exe, Workers: f.replicas, Stderr: std.err},
-		})
-		if err != nil {
-			return exitWith(ctx, std, modelError(err, f.model))
-		}
-		defer func() {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeGrace)
-			defer cancel()
-			pool.Close(cctx)
-		}()
+		defer closePool()
 		w := pool.Metrics().Workers[0]
-		res.Settings = benchSettings(f, pool.Tokenizer().Info(), w.Backend, w.Threads)
+		res.Settings = bench.SettingsOf(pool.Tokenizer().Info(), w.Backend, w.Threads, f.replicas)
 		r.Scorer, r.Scorers = pool, f.replicas
 	}
 	res.Settings.Definitions = bench.Definitions(f.replicas > 1)
 	res.Settings.PairsSource, res.Settings.PairsInSet = source, len(pairs)
 	res.Settings.Warmup = f.warmup
-	if wu.d == 0 {
-		res.Settings.Warmup = fmt.Sprintf("%d batches per client", wu.batches)
+	if wu.UntilBatches {
+		res.Settings.Warmup = fmt.Sprintf("%d batches per client", wu.BatchesPerClient)
 	}
 	if f.pairsPerConfig == 0 {
 		res.Settings.DurationS = f.duration.Seconds()
@@ -202,14 +187,13 @@ func runBench(ctx context.Context, std stdio, args []string) int {
 	res.Settings.IntervalMS = float64(f.interval) / float64(time.Millisecond)
 
 	r.Pairs = pairs
-	warmup := bench.Stop{BatchesPerClient: wu.batches, Duration: wu.d, UntilBatches: wu.d == 0}
 	measure := bench.Stop{Pairs: f.pairsPerConfig, Duration: f.duration}
 	for _, b := range sizes {
 		for _, c := range conc {
 			if !f.quiet {
 				fmt.Fprintf(std.err, "bench: batch %d, concurrency %d ...", b, c)
 			}
-			cfg, err := r.Run(ctx, b, c, warmup, measure)
+			cfg, err := r.Run(ctx, b, c, wu, measure)
 			if err != nil {
 				if !f.quiet {
 					fmt.Fprintln(std.err)
@@ -233,14 +217,6 @@ func runBench(ctx context.Context, std stdio, args []string) int {
 		fmt.Fprintf(std.err, "bench: wrote %s (report.md, results.json, charts)\n", f.out)
 	}
 	return exitWith(ctx, std, nil)
-}
-
-func benchSettings(f *benchFlags, info engine.Info, backend string, threads int) bench.Settings {
-	dir, err := filepath.Abs(info.Dir)
-	if err != nil {
-		dir = info.Dir
-	}
-	return bench.Settings{Model: dir, Backend: backend, Threads: threads, Replicas: f.replicas, MaxLength: info.MaxLength}
 }
 
 // loadBenchPairs reads --pairs with the score command's readers, or the

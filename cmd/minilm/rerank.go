@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/minilm-dev/minilm/engine"
+	"github.com/minilm-dev/minilm/engine/batch"
 	"github.com/minilm-dev/minilm/pairfile"
 )
 
@@ -147,7 +148,7 @@ func runRerank(ctx context.Context, std stdio, args []string) int {
 	for i, d := range docs {
 		texts[i] = d.Text
 	}
-	ranked, err := rankDocuments(ctx, sc, f.query, texts, engine.RankOptions{TopK: f.topK, BatchSize: f.batchSize})
+	ranked, err := batch.Rank(ctx, sc, f.query, texts, engine.RankOptions{TopK: f.topK, BatchSize: f.batchSize})
 	if err != nil {
 		return exitWith(ctx, std, err)
 	}

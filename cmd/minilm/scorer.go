@@ -41,42 +41,31 @@ func loadScorer(ctx context.Context, mf *modelFlags, replicas, batchSize int, op
 		}
 		return flagScorer{m}, func() { m.Close() }, nil
 	}
-	exe, err := os.Executable()
+	pool, closeFn, err := startPool(ctx, mf.model, replicas, batchSize, opts, stderr)
 	if err != nil {
-		return nil, nil, fmt.Errorf("find the minilm executable for the workers: %w", err)
-	}
-	pool, err := replica.NewPool(ctx, mf.model, opts, replica.PoolConfig{
-		Config:    replica.Config{Path: exe, Workers: replicas, Stderr: stderr},
-		BatchSize: batchSize, // the pipeline's batches go out whole
-	})
-	if err != nil {
-		return nil, nil, modelError(err, mf.model)
-	}
-	closeFn = func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeGrace)
-		defer cancel()
-		pool.Close(cctx)
+		return nil, nil, err
 	}
 	return flagScorer{pool}, closeFn, nil
 }
 
-// rankDocuments scores docs against query on the batcher and ranks them
-// best first, as engine.Model.Rank does.
-func rankDocuments(ctx context.Context, sc batch.Scorer, query string, docs []string, opts engine.RankOptions) ([]engine.Ranked, error) {
-	pairs := make([]engine.Pair, len(docs))
-	for i, d := range docs {
-		pairs[i] = engine.Pair{Query: query, Passage: d}
-	}
-	b := batch.New(sc, batch.Config{MaxSequences: opts.BatchSize})
-	defer b.Close(ctx)
-	res, err := b.Score(ctx, pairs)
+// startPool starts a replica.Pool of n workers (this binary run as `minilm
+// worker`); batchSize splits its Score calls (0: the pool's default).
+// closeFn stops the workers. Load errors are said in the flags' terms.
+func startPool(ctx context.Context, model string, n, batchSize int, opts engine.Options, stderr io.Writer) (pool *replica.Pool, closeFn func(), err error) {
+	exe, err := os.Executable()
 	if err != nil {
-		return nil, err
+		return nil, nil, fmt.Errorf("find the minilm executable for the workers: %w", err)
 	}
-	for i, err := range res.Errs {
-		if err != nil {
-			return nil, fmt.Errorf("document %d: %w", i, err)
-		}
+	pool, err = replica.NewPool(ctx, model, opts, replica.PoolConfig{
+		Config:    replica.Config{Path: exe, Workers: n, Stderr: stderr},
+		BatchSize: batchSize,
+	})
+	if err != nil {
+		return nil, nil, modelError(err, model)
 	}
-	return engine.RankScores(res.Scores, docs, opts), nil
+	return pool, func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeGrace)
+		defer cancel()
+		pool.Close(cctx)
+	}, nil
 }

@@ -3,14 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 
 	"github.com/minilm-dev/minilm/engine"
-	"github.com/minilm-dev/minilm/loader"
 	"github.com/minilm-dev/minilm/pairfile"
 	"github.com/minilm-dev/minilm/tokenizer"
 )
@@ -81,7 +77,7 @@ func runTokenize(ctx context.Context, std stdio, args []string) int {
 	if std.errIsTerminal {
 		opts.Progress = std.err // a first run may download the model
 	}
-	tok, maxLen, err := loadTokenizer(ctx, model, opts)
+	tok, maxLen, err := engine.LoadTokenizer(ctx, model, opts)
 	if err == nil && maxLength != 0 {
 		if err = engine.CheckMaxLength(maxLength, maxLen); err == nil {
 			maxLen = maxLength
@@ -96,35 +92,4 @@ func runTokenize(ctx context.Context, std stdio, args []string) int {
 		err = fmt.Errorf("write output: %w", ferr)
 	}
 	return exitWith(ctx, std, err)
-}
-
-// loadTokenizer finds the model as engine.Load would (downloading it unless
-// opts.Offline) and loads its tokenizer and its default max length:
-// model_max_length capped by config.json's max_position_embeddings (0: no
-// limit known).
-func loadTokenizer(ctx context.Context, ref string, opts engine.Options) (*tokenizer.Tokenizer, int, error) {
-	dir, err := engine.Resolve(ctx, ref, opts)
-	if err != nil {
-		return nil, 0, err
-	}
-	cfg, err := loader.ReadConfig(filepath.Join(dir, "config.json"))
-	var topts tokenizer.Options
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return nil, 0, err
-	default:
-		topts.VocabSize = cfg.VocabSize
-	}
-	tok, err := tokenizer.LoadWith(dir, topts)
-	if err != nil {
-		return nil, 0, err
-	}
-	maxLen := tok.ModelMaxLength()
-	if cfg != nil {
-		if p := cfg.MaxPositionEmbeddings; p > 0 && (maxLen == 0 || p < maxLen) {
-			maxLen = p
-		}
-	}
-	return tok, maxLen, nil
 }
