@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/minilm-dev/minilm/engine"
+	"github.com/minilm-dev/minilm/engine/batch"
 	"github.com/minilm-dev/minilm/kernels/metal"
 	"github.com/minilm-dev/minilm/loader"
 	"github.com/minilm-dev/minilm/loader/hub"
@@ -115,9 +116,9 @@ func (e *restated) Unwrap() error { return e.err }
 
 // flagScorer is a scorer whose tokenization errors are said in the flags'
 // terms (the pipeline reports them as FILE:LINE: reason).
-type flagScorer struct{ rankScorer }
+type flagScorer struct{ batch.Scorer }
 
 func (s flagScorer) Tokenize(p engine.Pair) (engine.Sequence, error) {
-	seq, err := s.rankScorer.Tokenize(p)
+	seq, err := s.Scorer.Tokenize(p)
 	return seq, tokenizeError(err)
 }

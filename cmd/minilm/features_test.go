@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestRerankFlags: -o writes atomically, --json keeps a JSON document's
@@ -75,31 +74,5 @@ func TestInfoJSON(t *testing.T) {
 	}
 	if got.text() != text.stdout {
 		t.Errorf("the JSON facts print as\n%s\nbut info prints\n%s", got.text(), text.stdout)
-	}
-}
-
-// TestProgressLines: on a terminal one line redrawn in place, with the total
-// size, ending in a summary line; elsewhere plain lines, no \r or escapes.
-func TestProgressLines(t *testing.T) {
-	for _, terminal := range []bool{true, false} {
-		var b strings.Builder
-		p := startProgress(&b, terminal, []int64{2_000_000, 1_000_000}, time.Hour) // drawn by hand below
-		p.written(3, 1, 500_000)
-		p.draw()
-		p.finish()
-		s := b.String()
-		lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
-		if !strings.Contains(s, "3 pairs  ") || !strings.Contains(s, "2.5 MB of 3.0 MB (83%)") || !strings.Contains(s, "ETA ") {
-			t.Errorf("terminal %v: %q lacks pairs, bytes of the total, ETA", terminal, s)
-		}
-		if !strings.HasSuffix(s, "\n") || !strings.Contains(lines[len(lines)-1], "3 pairs in ") || !strings.Contains(lines[len(lines)-1], " pairs/s") {
-			t.Errorf("terminal %v: %q does not end with the summary line", terminal, s)
-		}
-		if hasCtl := strings.ContainsAny(s, "\r\x1b"); hasCtl != terminal {
-			t.Errorf("terminal %v: carriage returns or escapes present: %v in %q", terminal, hasCtl, s)
-		}
-		if !terminal && len(lines) != 2 {
-			t.Errorf("off a terminal: %d lines, want a progress line and the summary: %q", len(lines), s)
-		}
 	}
 }

@@ -154,19 +154,19 @@ func runScore(ctx context.Context, std stdio, args []string) int {
 			}
 		},
 	}
-	var bar *progressBar
+	var bar *pairfile.Progress
 	if progressOut != nil {
-		interval := logInterval
+		interval := pairfile.LogInterval
 		if std.errIsTerminal {
-			interval = terminalInterval
+			interval = pairfile.TerminalInterval
 		}
-		bar = startProgress(progressOut, std.errIsTerminal, sizes, interval)
-		cfg.OnWritten = bar.written
+		bar = pairfile.StartProgress(progressOut, std.errIsTerminal, sizes, interval)
+		cfg.OnWritten = bar.Written
 	}
 	cfg.Shard.Index, cfg.Shard.Count = f.shard.index, f.shard.count
 	stats, err := pairfile.Score(ctx, sc, inputs, out, cfg)
 	if bar != nil {
-		bar.finish()
+		bar.Finish()
 	}
 	if file != nil {
 		var ie *pairfile.InputError

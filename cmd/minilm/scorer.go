@@ -21,19 +21,12 @@ func registerReplicas(fs *flag.FlagSet, n *int) {
 // closeGrace bounds how long stopping the workers may take after the run.
 const closeGrace = 10 * time.Second
 
-// rankScorer is what score and rerank run on: *engine.Model, or a
-// replica.Pool.
-type rankScorer interface {
-	batch.Scorer
-	Rank(ctx context.Context, query string, docs []string, opts engine.RankOptions) ([]engine.Ranked, error)
-}
-
 // loadScorer loads the model given by the model flags: in this process, or
 // with replicas > 1 a replica.Pool of that many workers (this binary run as
 // `minilm worker`) that splits --threads between them and sends batchSize
 // pairs per request. Its tokenization errors are said in the flags' terms
 // (flagScorer); load errors too (modelError). closeFn releases everything.
-func loadScorer(ctx context.Context, mf *modelFlags, replicas, batchSize int, opts engine.Options, stderr io.Writer) (sc rankScorer, closeFn func(), err error) {
+func loadScorer(ctx context.Context, mf *modelFlags, replicas, batchSize int, opts engine.Options, stderr io.Writer) (sc batch.Scorer, closeFn func(), err error) {
 	if replicas <= 1 {
 		m, err := engine.Load(ctx, mf.model, opts)
 		if err != nil {

@@ -1,4 +1,4 @@
-package main
+package pairfile
 
 import (
 	"fmt"
@@ -8,12 +8,12 @@ import (
 	"time"
 )
 
-// progressBar reports pairs done and pairs/s and, when every input is a
-// regular file (so the total size is known), the bytes read of the total
-// and an ETA. On a terminal it is one line redrawn in place; elsewhere
+// Progress reports a Score run (its Written is Config.OnWritten): pairs
+// done and pairs/s and, when every input is a regular file (so the total
+// size is known), the bytes read of the total and an ETA. On a terminal it is one line redrawn in place; elsewhere
 // (--progress into a file or pipe) a plain line every interval, without
 // carriage returns or escape codes. Both end with one summary line.
-type progressBar struct {
+type Progress struct {
 	w        io.Writer
 	terminal bool
 	start    time.Time
@@ -28,14 +28,14 @@ type progressBar struct {
 // Intervals between progress reports: a terminal line is cheap to redraw,
 // a log line is not.
 const (
-	terminalInterval = 200 * time.Millisecond
-	logInterval      = 5 * time.Second
+	TerminalInterval = 200 * time.Millisecond
+	LogInterval      = 5 * time.Second
 )
 
-// startProgress reports every interval until finish. sizes are the inputs'
+// StartProgress reports every interval until finish. sizes are the inputs'
 // sizes in bytes, -1 where unknown (a pipe).
-func startProgress(w io.Writer, terminal bool, sizes []int64, interval time.Duration) *progressBar {
-	p := &progressBar{w: w, terminal: terminal, start: time.Now(), base: make([]int64, len(sizes)), stop: make(chan struct{})}
+func StartProgress(w io.Writer, terminal bool, sizes []int64, interval time.Duration) *Progress {
+	p := &Progress{w: w, terminal: terminal, start: time.Now(), base: make([]int64, len(sizes)), stop: make(chan struct{})}
 	for i, s := range sizes {
 		p.base[i] = p.total
 		if s < 0 || p.total < 0 {
@@ -60,17 +60,17 @@ func startProgress(w io.Writer, terminal bool, sizes []int64, interval time.Dura
 	return p
 }
 
-// written counts a record the writer has printed: its pairs, and where it
+// Written counts a record the writer has printed: its pairs, and where it
 // ended in which input.
-func (p *progressBar) written(pairs, input int, end int64) {
+func (p *Progress) Written(pairs, input int, end int64) {
 	p.pairs.Add(int64(pairs))
 	if input < len(p.base) {
 		p.bytes.Store(p.base[input] + end)
 	}
 }
 
-// finish stops the reports and prints the summary line.
-func (p *progressBar) finish() {
+// Finish stops the reports and prints the summary line.
+func (p *Progress) Finish() {
 	close(p.stop)
 	p.wg.Wait()
 	el := time.Since(p.start)
@@ -89,7 +89,7 @@ func rate(pairs int64, el time.Duration) float64 {
 	return 0
 }
 
-func (p *progressBar) draw() {
+func (p *Progress) draw() {
 	el := time.Since(p.start)
 	pairs := p.pairs.Load()
 	line := fmt.Sprintf("%d pairs  %.1f pairs/s  %s", pairs, rate(pairs, el), el.Round(time.Second))
