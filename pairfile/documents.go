@@ -49,27 +49,22 @@ func ReadDocuments(r io.Reader, name string, jsonl bool, maxLine int, skip bool,
 	for n := 1; ; n++ {
 		line, err := lr.Next()
 		var tooLong *LineTooLongError
+		var d Document
 		switch {
 		case err == io.EOF:
 			return docs, skipped, nil
 		case errors.As(err, &tooLong):
-			ie := &InputError{File: name, Line: n, Reason: tooLong.Error()}
-			if !skip {
-				return nil, skipped, ie
-			}
-			skipped++
-			onSkip(ie)
-			continue
 		case err != nil:
 			return nil, skipped, fmt.Errorf("read %s: %w", name, err)
+		default:
+			line = bytes.TrimRight(line, "\r")
+			if len(bytes.TrimSpace(line)) == 0 {
+				continue
+			}
+			d, err = parseDocument(line, jsonl)
 		}
-		line = bytes.TrimRight(line, "\r")
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		d, perr := parseDocument(line, jsonl)
-		if perr != nil {
-			ie := &InputError{File: name, Line: n, Reason: perr.Error()}
+		if err != nil {
+			ie := &InputError{File: name, Line: n, Reason: err.Error()}
 			if !skip {
 				return nil, skipped, ie
 			}
