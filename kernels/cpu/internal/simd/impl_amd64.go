@@ -214,3 +214,17 @@ func (im impl) layerNorm(out, x, res, gamma, beta []float32, eps float32) {
 	}
 	layerNormAVX2(&out[0], &x[0], r, &gamma[0], &beta[0], n, eps)
 }
+
+// geluTileAVX2 applies gelu1 in place to a (rows,cols) block of out with row
+// stride ldo; cols is a multiple of 8.
+//
+//go:noescape
+func geluTileAVX2(out *float32, ldo, rows, cols int)
+
+func (im impl) geluTile(out []float32, ldo, rows, cols int) {
+	if im.kind == kindGeneric || cols%8 != 0 {
+		geluTileRows(im, out, ldo, rows, cols)
+		return
+	}
+	geluTileAVX2(&out[0], ldo, rows, cols)
+}
