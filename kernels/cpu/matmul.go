@@ -33,7 +33,21 @@ func (be *Backend) Weight(src []float32, n, k int) (kernels.Buf, error) {
 	if n <= 0 || k <= 0 || len(src) != n*k {
 		return nil, fmt.Errorf("cpu: weight [%d,%d]: got %d floats, want N·K > 0", n, k, len(src))
 	}
-	return &weight{owner: be, w: simd.PackW(src, n, k)}, nil
+	var crc uint32
+	if be.shared != nil || be.recording {
+		crc = srcCRC(src)
+	}
+	if be.shared != nil {
+		if w := be.shared.take(n, k, crc); w != nil {
+			return &weight{owner: be, w: w}, nil
+		}
+	}
+	w := simd.PackW(src, n, k)
+	be.local++
+	if be.recording {
+		be.recorded = append(be.recorded, recorded{crc: crc, w: w})
+	}
+	return &weight{owner: be, w: w}, nil
 }
 
 // weightDims is the host.WeightDims of this backend's weights.
