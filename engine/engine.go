@@ -41,6 +41,11 @@ type Options struct {
 	NewBackend func(threads int) (kernels.Backend, error)
 	// Threads for the CPU backend; 0 means runtime.NumCPU().
 	Threads int
+	// Precision of the CPU backend's matrix products: "f32" (or "", the
+	// default), "bf16" (bfloat16 weights and inputs, float32 accumulation;
+	// refused with ErrPrecision on CPUs without AVX512_BF16) or "auto"
+	// (bf16 where the CPU has it, else f32; Info says which and why).
+	Precision string
 	// MaxTokensPerBatch bounds one forward pass; larger calls are split.
 	MaxTokensPerBatch int
 	// MaxLength truncates pairs (in tokens, specials included); 0 means the
@@ -67,6 +72,10 @@ type Info struct {
 	DType      string
 	Backend    string
 	Threads    int
+	// Precision is "f32" or "bf16" ("bf16-twin" for the exact emulation);
+	// PrecisionNote says why, when "auto" chose.
+	Precision     string
+	PrecisionNote string
 	MaxLength  int
 	Activation Activation // resolved: ActivationRaw or ActivationSigmoid
 }
@@ -149,7 +158,11 @@ func newModel(files *loader.Model, opts Options) (*Model, error) {
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
-	be, err := newBackend(opts, threads)
+	prec, err := resolvePrecision(opts)
+	if err != nil {
+		return nil, err
+	}
+	be, err := newBackend(opts, threads, prec.cpu)
 	if err != nil {
 		return nil, err
 	}
@@ -187,24 +200,30 @@ func newModel(files *loader.Model, opts Options) (*Model, error) {
 	m.info = Info{
 		Dir: files.Dir, Config: *c, Params: paramCount(files), DType: weightDType(files),
 		Backend: be.Name(), Threads: threads, MaxLength: maxLen, Activation: act,
+		Precision: prec.name(be), PrecisionNote: prec.note,
 	}
 	return m, nil
 }
 
-func newBackend(opts Options, threads int) (kernels.Backend, error) {
+func newBackend(opts Options, threads int, prec cpu.Precision) (kernels.Backend, error) {
 	if opts.NewBackend != nil {
 		return opts.NewBackend(threads)
 	}
 	switch opts.Backend {
 	case "", "auto":
 		// The GPU when there is one (Apple Silicon), else the CPU.
-		if be, err := metal.New(); err == nil {
+		if be, err := metal.New(); err == nil && prec == cpu.F32 {
 			return be, nil
+		} else if err == nil {
+			be.Close()
 		}
-		return newCPU(threads)
+		return newCPU(threads, prec)
 	case "cpu":
-		return newCPU(threads)
+		return newCPU(threads, prec)
 	case "metal":
+		if prec != cpu.F32 {
+			return nil, fmt.Errorf("engine: precision %s is a CPU backend option: %w", prec, ErrPrecision)
+		}
 		be, err := metal.New()
 		if err != nil {
 			return nil, fmt.Errorf("engine: metal backend: %w", err)
@@ -213,14 +232,6 @@ func newBackend(opts Options, threads int) (kernels.Backend, error) {
 	default:
 		return nil, fmt.Errorf("engine: unknown backend %q (want auto, cpu or metal): %w", opts.Backend, kernels.ErrUnsupported)
 	}
-}
-
-func newCPU(threads int) (kernels.Backend, error) {
-	be, err := cpu.New(threads)
-	if err != nil {
-		return nil, fmt.Errorf("engine: cpu backend: %w", err)
-	}
-	return be, nil
 }
 
 // Info describes the loaded model and how it runs.

@@ -51,7 +51,8 @@ type Pool struct {
 // cfg.Workers workers on it and returns once they are ready.
 //
 // opts.MaxLength and opts.Truncation apply where pairs are tokenized, in
-// this process; opts.Backend and opts.Activation are passed to the workers,
+// this process; opts.Backend, opts.Activation and opts.Precision are passed
+// to the workers,
 // and opts.Threads (default: one per CPU) is split evenly between them.
 // Workers use the engine's default MaxTokensPerBatch. opts.NewBackend cannot
 // cross a process boundary and is refused.
@@ -101,6 +102,9 @@ func NewPool(ctx context.Context, ref string, opts engine.Options, cfg PoolConfi
 	}
 	cfg.Args = []string{"worker", "--model", info.Dir, "--backend", backend,
 		"--activation", activation, "--threads", strconv.Itoa(max(1, threads/defaults.Workers))}
+	if opts.Precision != "" {
+		cfg.Args = append(cfg.Args, "--precision", opts.Precision)
+	}
 	cfg.Model = id
 	var shared *os.File
 	if !cfg.PrivateWeights {

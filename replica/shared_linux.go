@@ -32,13 +32,13 @@ func shareWeights(ctx context.Context, dir string, opts engine.Options, backend 
 // packShared loads the model on a recording CPU backend and writes its
 // packed weights into a new memfd.
 func packShared(ctx context.Context, dir string, opts engine.Options) (*os.File, error) {
-	rec, err := cpu.New(1)
+	rec, err := cpu.NewPrecision(1, cpu.Precision(opts.Precision))
 	if err != nil {
 		return nil, fmt.Errorf("replica: pack shared weights: %w", err)
 	}
 	rec.RecordWeights()
 	lo := engine.Options{
-		Offline: true, Threads: 1, MaxTokensPerBatch: 1,
+		Offline: true, Threads: 1, MaxTokensPerBatch: 1, Precision: opts.Precision,
 		NewBackend: func(int) (kernels.Backend, error) { return rec, nil },
 	}
 	m, err := engine.Load(ctx, dir, lo)

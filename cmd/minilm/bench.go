@@ -164,7 +164,7 @@ func runBench(ctx context.Context, std stdio, args []string) int {
 	if f.replicas <= 1 {
 		// The backend is wrapped to time each forward pass and count the
 		// token positions it computes.
-		opts.NewBackend = meteredBackendFor(f.backend)
+		opts.NewBackend = meteredBackendFor(f.backend, cpu.Precision(opts.Precision))
 		m, err := engine.Load(ctx, f.model, opts)
 		if err != nil {
 			return exitWith(ctx, std, err)
@@ -456,10 +456,10 @@ type meteredHost struct {
 
 // meteredBackendFor builds the backend engine.Load would build for name
 // (auto: Metal where it is available, else the CPU), wrapped.
-func meteredBackendFor(name string) func(threads int) (kernels.Backend, error) {
+func meteredBackendFor(name string, prec cpu.Precision) func(threads int) (kernels.Backend, error) {
 	return func(threads int) (kernels.Backend, error) {
 		var be kernels.Backend
-		if name == "auto" || name == "metal" {
+		if (name == "auto" && (prec == "" || prec == cpu.F32)) || name == "metal" {
 			gpu, err := metal.New()
 			switch {
 			case err == nil:
@@ -469,7 +469,7 @@ func meteredBackendFor(name string) func(threads int) (kernels.Backend, error) {
 			}
 		}
 		if be == nil {
-			c, err := cpu.New(threads)
+			c, err := cpu.NewPrecision(threads, prec)
 			if err != nil {
 				return nil, fmt.Errorf("bench: cpu backend: %w", err)
 			}

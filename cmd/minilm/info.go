@@ -61,6 +61,7 @@ func describe(in engine.Info) string {
 		{"dtype", in.DType},
 		{"backend", in.Backend},
 		{"threads", fmt.Sprint(in.Threads)},
+		{"precision", strings.TrimSuffix(in.Precision+" ("+in.PrecisionNote+")", " ()")},
 		{"max length", fmt.Sprintf("%d tokens", in.MaxLength)},
 		{"activation", act},
 	}

@@ -29,6 +29,9 @@ type Backend struct {
 	local     int
 	recording bool
 	recorded  []recorded
+	// bf16: MatMuls in bf16 (see Precision); xbf holds the rounded input.
+	bf16 bool
+	xbf  []float32
 }
 
 // New returns a CPU backend running on threads goroutines (the caller's
@@ -80,7 +83,7 @@ func (be *Backend) Download(dst []float32, src kernels.Buf) error {
 		if len(dst) > w.Len() {
 			return fmt.Errorf("cpu: download %d floats from a weight of %d", len(dst), w.Len())
 		}
-		w.w.Unpack(dst)
+		w.unpack(dst)
 		return nil
 	}
 	return be.host.Download(dst, src)

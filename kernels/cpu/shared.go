@@ -31,8 +31,9 @@ var ErrSharedWeights = errors.New("cpu: bad shared weights file")
 // zero word (uint32 each), the panels' byte offset and float count (uint64
 // each); then the panels, each starting on a 64-byte boundary.
 const (
-	sharedMagic = "MLPKF32\x01"
-	sharedAlign = 64
+	sharedMagicF32  = "MLPKF32\x01"
+	sharedMagicBF16 = "MLPKB16\x01" // simd.BF16Pairs rows, packed
+	sharedAlign     = 64
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -47,6 +48,7 @@ type sharedEntry struct {
 // in order.
 type sharedWeights struct {
 	mem     []byte // the whole mapping; unmapped by Close
+	bf16    bool   // the panels hold bf16 pairs
 	entries []sharedEntry
 	next    int
 	used    int // entries served from the mapping (the rest were packed here)
@@ -72,7 +74,11 @@ func (be *Backend) WriteSharedWeights(w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	head := 8 + 8 + 32*len(be.recorded)
 	off := uint64((head + sharedAlign - 1) / sharedAlign * sharedAlign)
-	buf := append([]byte(sharedMagic), make([]byte, 8)...)
+	magic := sharedMagicF32
+	if be.bf16 {
+		magic = sharedMagicBF16
+	}
+	buf := append([]byte(magic), make([]byte, 8)...)
 	binary.LittleEndian.PutUint64(buf[8:], uint64(len(be.recorded)))
 	var offs []uint64
 	for _, r := range be.recorded {
@@ -106,15 +112,16 @@ func (be *Backend) WriteSharedWeights(w io.Writer) error {
 }
 
 // parseShared checks a mapped file's header and returns its entries.
-func parseShared(mem []byte) ([]sharedEntry, error) {
-	if len(mem) < 16 || string(mem[:8]) != sharedMagic {
-		return nil, fmt.Errorf("%w: no %q header", ErrSharedWeights, sharedMagic)
+func parseShared(mem []byte) (es []sharedEntry, bf16 bool, err error) {
+	if len(mem) < 16 || (string(mem[:8]) != sharedMagicF32 && string(mem[:8]) != sharedMagicBF16) {
+		return nil, false, fmt.Errorf("%w: no %q or %q header", ErrSharedWeights, sharedMagicF32, sharedMagicBF16)
 	}
+	bf16 = string(mem[:8]) == sharedMagicBF16
 	n := binary.LittleEndian.Uint64(mem[8:])
 	if n > uint64(len(mem)-16)/32 {
-		return nil, fmt.Errorf("%w: %d entries do not fit in %d bytes", ErrSharedWeights, n, len(mem))
+		return nil, false, fmt.Errorf("%w: %d entries do not fit in %d bytes", ErrSharedWeights, n, len(mem))
 	}
-	es := make([]sharedEntry, n)
+	es = make([]sharedEntry, n)
 	for i := range es {
 		b := mem[16+32*i:]
 		e := sharedEntry{
@@ -122,17 +129,17 @@ func parseShared(mem []byte) ([]sharedEntry, error) {
 			off: binary.LittleEndian.Uint64(b[16:]), count: binary.LittleEndian.Uint64(b[24:]),
 		}
 		if e.off%sharedAlign != 0 || e.count != uint64(simd.PackedLen(int(e.n), int(e.k))) || e.off > uint64(len(mem)) || e.count > (uint64(len(mem))-e.off)/4 {
-			return nil, fmt.Errorf("%w: entry %d ([%d,%d], %d floats at %d) outside the file or misaligned", ErrSharedWeights, i, e.n, e.k, e.count, e.off)
+			return nil, false, fmt.Errorf("%w: entry %d ([%d,%d], %d floats at %d) outside the file or misaligned", ErrSharedWeights, i, e.n, e.k, e.count, e.off)
 		}
 		es[i] = e
 	}
-	return es, nil
+	return es, bf16, nil
 }
 
 // take returns the next entry's panels when it is the (n,k) matrix whose
-// source has checksum crc.
-func (s *sharedWeights) take(n, k int, crc uint32) *simd.PackedW {
-	if s.next >= len(s.entries) {
+// source has checksum crc, in the wanted precision.
+func (s *sharedWeights) take(n, k int, crc uint32, bf16 bool) *simd.PackedW {
+	if s.next >= len(s.entries) || s.bf16 != bf16 {
 		return nil
 	}
 	e := s.entries[s.next]
@@ -160,12 +167,12 @@ func openShared() (*sharedWeights, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cpu: %s=%s: %w", SharedWeightsEnv, path, err)
 	}
-	es, err := parseShared(mem)
+	es, bf16, err := parseShared(mem)
 	if err != nil {
 		unmap(mem)
 		return nil, fmt.Errorf("cpu: %s=%s: %w", SharedWeightsEnv, path, err)
 	}
-	return &sharedWeights{mem: mem, entries: es}, nil
+	return &sharedWeights{mem: mem, bf16: bf16, entries: es}, nil
 }
 
 // SharedWeights reports how many of the backend's weights are read from the

@@ -228,3 +228,6 @@ func (im impl) geluTile(out []float32, ldo, rows, cols int) {
 	}
 	geluTileAVX2(&out[0], ldo, rows, cols)
 }
+
+// HasBF16 reports whether the CPU has AVX512_BF16 (VDPBF16PS).
+func HasBF16() bool { return hasAVX512() && cpu.X86.HasAVX512BF16 }
