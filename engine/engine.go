@@ -66,18 +66,19 @@ type Options struct {
 
 // Info describes a loaded model.
 type Info struct {
-	Dir     string
-	Config  loader.Config
-	Params  int64
-	DType   string
-	Backend string
-	Threads int
+	Dir        string
+	Config     loader.Config
+	Params     int64
+	DType      string
+	Backend    string
+	Threads    int
+	MaxLength  int
+	Activation Activation // resolved: ActivationRaw or ActivationSigmoid
+
 	// Precision is "f32" or "bf16" ("bf16-twin" for the exact emulation);
 	// PrecisionNote says why, when "auto" chose.
 	Precision     string
 	PrecisionNote string
-	MaxLength     int
-	Activation    Activation // resolved: ActivationRaw or ActivationSigmoid
 }
 
 // Model scores query/passage pairs with a BERT cross-encoder. It is safe for
