@@ -216,7 +216,7 @@ func lintSources(files map[string]string) []string {
 			}
 			start := loc[1] + open
 			end := matchBrace(body, start)
-			if regexp.MustCompile(`\b`+regexp.QuoteMeta(fn)+`\s*(<[^;{}()<>]*>)?\s*\(`).MatchString(body[start:end]) {
+			if regexp.MustCompile(`\b` + regexp.QuoteMeta(fn) + `\s*(<[^;{}()<>]*>)?\s*\(`).MatchString(body[start:end]) {
 				report(loc[2], "%s calls itself: MSL has no recursion (§1.4.4 Restrictions)", fn)
 			}
 		}
