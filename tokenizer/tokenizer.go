@@ -129,6 +129,12 @@ func (t *Tokenizer) AppendPairIDs(ids, typeIDs []int32, a, b string, maxLen int,
 	if err != nil {
 		return ids, typeIDs, err
 	}
+	ids, typeIDs = t.appendPairIDs(ids, typeIDs, ta, tb)
+	return ids, typeIDs, nil
+}
+
+// appendPairIDs appends [CLS] ta [SEP] tb [SEP] and its type ids.
+func (t *Tokenizer) appendPairIDs(ids, typeIDs []int32, ta, tb []token) ([]int32, []int32) {
 	ids = append(ids, t.clsID)
 	for _, tok := range ta {
 		ids = append(ids, tok.id)
@@ -144,7 +150,7 @@ func (t *Tokenizer) AppendPairIDs(ids, typeIDs []int32, a, b string, maxLen int,
 	for range len(tb) + 1 {
 		typeIDs = append(typeIDs, 1)
 	}
-	return ids, typeIDs, nil
+	return ids, typeIDs
 }
 
 // pair tokenizes both sides into the scratch and truncates them.

@@ -51,6 +51,7 @@ func commands() []command {
 		tokenizeCommand(),
 		downloadCommand(),
 		benchCommand(),
+		serveCommand(),
 		workerCommand(),
 	}
 }
