@@ -3,12 +3,14 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -107,7 +109,15 @@ func TestRollingRestart(t *testing.T) {
 		}
 		drained := time.Since(t0)
 		servers[i] = start(addr)
-		t.Logf("instance %d (%s): drained and exited in %v, replacement ready %v after SIGTERM", i, addr, drained.Round(time.Millisecond), time.Since(t0).Round(time.Millisecond))
+		ready := time.Since(t0)
+		// Like a Deployment that waits for each new pod before taking the next
+		// one down: go on once nginx sends the replacement traffic again (its
+		// passive check has the port marked failed for up to fail_timeout).
+		if err := servers[i].waitServed(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("instance %d (%s): drained and exited %v after SIGTERM, replacement ready at %v, taking traffic at %v", i, addr,
+			drained.Round(time.Millisecond), ready.Round(time.Millisecond), time.Since(t0).Round(time.Millisecond))
 	}
 	restartEnded := time.Now()
 	time.Sleep(after)
@@ -148,6 +158,30 @@ func TestRollingRestart(t *testing.T) {
 	}
 	if len(steady) == 0 || len(rolling) == 0 {
 		t.Errorf("no load measured (%d before, %d during restarts)", len(steady), len(rolling))
+	}
+}
+
+var reranksServed = regexp.MustCompile(`(?m)^minilm_request_duration_seconds_count\{[^}]*route="/rerank"[^}]*\} ([0-9]+)`)
+
+// waitServed polls the instance's /metrics until it has answered a /rerank.
+func (in *instance) waitServed(ctx context.Context) error {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if resp, err := http.Get(in.url("/metrics")); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, m := range reranksServed.FindAllSubmatch(b, -1) {
+				if string(m[1]) != "0" {
+					return nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: no /rerank served through nginx: %w", in.addr, ctx.Err())
+		case <-tick.C:
+		}
 	}
 }
 

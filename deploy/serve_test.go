@@ -236,3 +236,9 @@ func copyFile(dst, src string, mode os.FileMode) error {
 	}
 	return os.WriteFile(dst, b, mode)
 }
+
+// serveArgs are the flags the tests start servers with: one inference thread
+// each (the machine is shared), a short drain bound.
+func serveArgs(model, addr string) []string {
+	return []string{"serve", "--model", model, "--addr", addr, "--threads", "1", "--shutdown-timeout", "10s"}
+}
