@@ -44,15 +44,9 @@ func TestDistrolessRoot(t *testing.T) {
 	}
 
 	attr := &syscall.SysProcAttr{Chroot: root, Credential: &syscall.Credential{Uid: 65532, Gid: 65532}}
-	in, err := startServe(t, "/minilm", serveArgs("/model", "127.0.0.1:0"), []string{}, attr)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := in.waitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	in := startServe(ctx, t, "/minilm", serveArgs("/model", "127.0.0.1:0"), []string{}, attr)
 	g := scoreAll(t)
 	if err := rerank(ctx, http.DefaultClient, in.url("/rerank"), g, g.queries[0], g.passages); err != nil {
 		t.Fatalf("/rerank from the chrooted server: %v\n%s", err, in.stderr())

@@ -45,14 +45,7 @@ func TestRollingRestart(t *testing.T) {
 	defer cancel()
 
 	start := func(addr string) *instance {
-		in, err := startServe(t, binary, serveArgs("../testdata/models/tiny", addr), os.Environ(), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := in.waitReady(ctx); err != nil {
-			t.Fatal(err)
-		}
-		return in
+		return startServe(ctx, t, binary, serveArgs("../testdata/models/tiny", addr), os.Environ(), nil)
 	}
 	servers := make([]*instance, instances)
 	for i := range servers {

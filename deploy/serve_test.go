@@ -41,9 +41,21 @@ func (in *instance) stderr() string {
 var listeningAddr = regexp.MustCompile(`msg=listening .*addr=(\S+)|"msg":"listening".*"addr":"([^"]+)"`)
 
 // startServe starts bin (a path inside attr's chroot, if any) with args and
-// env, and returns once it has logged the address it listens on.
-func startServe(t testing.TB, bin string, args, env []string, attr *syscall.SysProcAttr) (*instance, error) {
+// env, and returns once it listens (the address is read from its log) and
+// answers 200 on /ready; it stops the test if that does not happen.
+func startServe(ctx context.Context, t testing.TB, bin string, args, env []string, attr *syscall.SysProcAttr) *instance {
 	t.Helper()
+	in, err := launch(t, bin, args, env, attr)
+	if err == nil {
+		err = in.waitReady(ctx)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+func launch(t testing.TB, bin string, args, env []string, attr *syscall.SysProcAttr) (*instance, error) {
 	in := &instance{done: make(chan struct{})}
 	in.cmd = exec.Command(bin, args...)
 	in.cmd.Env = env

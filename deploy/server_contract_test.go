@@ -124,15 +124,9 @@ func TestManifestsMatchServer(t *testing.T) {
 		}
 		env = append(env, e.Name+"="+v)
 	}
-	in, err := startServe(t, binary, args, env, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := in.waitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	in := startServe(ctx, t, binary, args, env, nil)
 	if !strings.Contains(in.stderr(), `"msg":"listening"`) {
 		t.Errorf("MINILM_LOG_FORMAT=json not applied: %s", in.stderr())
 	}
