@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -228,7 +230,17 @@ func writeDetails(b *strings.Builder, c Config) {
 	p("| Metric | Value |\n|---|---|\n")
 	p("| Pairs | %d |\n| Batches | %d (after %d warm-up batches) |\n", s.Pairs, s.Batches, c.WarmupBatches)
 	p("| Total time (s) | %.2f |\n| Throughput (pairs/s) | %.1f |\n", s.Seconds, s.Throughput)
-	p("| Tokens (real / computed) | %d / %d |\n| Padding waste (%%) | %.1f |\n\n", s.TokensReal, s.TokensComputed, s.PaddingPercent)
+	p("| Tokens (real / computed) | %d / %d |\n| Padding waste (%%) | %.1f |\n", s.TokensReal, s.TokensComputed, s.PaddingPercent)
+	if h := c.HTTP; h != nil {
+		statuses := slices.Sorted(maps.Keys(h.ByStatus))
+		var parts []string
+		for _, k := range statuses {
+			parts = append(parts, fmt.Sprintf("%s: %d", k, h.ByStatus[k]))
+		}
+		p("| Server | %s |\n| Requests sent (after warm-up) | %d |\n", h.URL, h.Sent)
+		p("| Requests by status | %s |\n| Requests/s (status 200) | %.1f |\n", strings.Join(parts, ", "), h.RequestsPerS)
+	}
+	p("\n")
 
 	p("#### Latency per batch (ms)\n\n")
 	statTable(b, []string{"Latency"}, []Summary{s.LatencyMS})

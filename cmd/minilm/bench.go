@@ -12,6 +12,7 @@ import (
 	"github.com/minilm-dev/minilm/bench"
 	"github.com/minilm-dev/minilm/engine"
 	"github.com/minilm-dev/minilm/internal/backendhook"
+	"github.com/minilm-dev/minilm/kernels/cpu"
 	"github.com/minilm-dev/minilm/pairfile"
 )
 
@@ -154,7 +155,7 @@ func runBench(ctx context.Context, std stdio, args []string) int {
 	if f.replicas <= 1 {
 		// The backend is wrapped to time each forward pass and count the
 		// token positions it computes.
-		m, err := engine.Load(backendhook.With(ctx, bench.MeteredBackend(f.backend)), f.model, opts)
+		m, err := engine.Load(backendhook.With(ctx, bench.MeteredBackend(f.backend, cpu.Precision(opts.Precision))), f.model, opts)
 		if err != nil {
 			return exitWith(ctx, std, modelError(err, f.model))
 		}

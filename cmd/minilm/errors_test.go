@@ -148,6 +148,13 @@ func TestErrorContract(t *testing.T) {
 		tc{"serve unknown backend", with("serve", "--backend", "gpu"), "", 2, `minilm: --backend "gpu": want auto, cpu or metal`, false, ""},
 		tc{"serve truncate", with("serve", "--truncate", "middle"), "", 2, `minilm: --truncate "middle": want longest-first or only-second`, false, ""},
 		tc{"serve replicas", with("serve", "--replicas", "-1"), "", 2, "minilm: --replicas -1: must be 0 (in this process) or more", false, ""},
+		// loadtest: its flags, checked before any request is sent.
+		tc{"loadtest no server", []string{"loadtest"}, "", 2, "minilm: loadtest takes --server URL and no arguments", false, ""},
+		tc{"loadtest argument", []string{"loadtest", "--server", "http://127.0.0.1:1", "extra"}, "", 2, "minilm: loadtest takes --server URL and no arguments", false, ""},
+		tc{"loadtest clients", []string{"loadtest", "--server", "http://127.0.0.1:1", "--clients", "0"}, "", 2, "minilm: --clients 0: must be 1 or more", false, ""},
+		tc{"loadtest docs", []string{"loadtest", "--server", "http://127.0.0.1:1", "--docs", "-2"}, "", 2, "minilm: --docs -2: must be 1 or more", false, ""},
+		tc{"loadtest duration", []string{"loadtest", "--server", "http://127.0.0.1:1", "--duration", "0s"}, "", 2, "minilm: --duration 0s: must be positive", false, ""},
+		tc{"loadtest unreachable server", []string{"loadtest", "--server", "http://127.0.0.1:1", "--requests", "1", "--clients", "1", "-o", t.TempDir()}, "", 1, "minilm: loadtest: the server answered no request", false, ""},
 		// the command itself
 		tc{"unknown command", with("frobnicate"), "", 2, `minilm: unknown command "frobnicate"`, false, ""},
 	)

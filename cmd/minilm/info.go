@@ -68,6 +68,8 @@ type infoFacts struct {
 	DType            string   `json:"dtype"`
 	Backend          string   `json:"backend"`
 	Threads          int      `json:"threads"`
+	Precision        string   `json:"precision"`
+	PrecisionNote    string   `json:"precision_note,omitempty"`
 	MaxLength        int      `json:"max_length"`
 	Activation       string   `json:"activation"` // raw or sigmoid
 }
@@ -80,6 +82,7 @@ func modelFacts(in engine.Info) infoFacts {
 		IntermediateSize: c.IntermediateSize, HiddenAct: c.HiddenAct, Vocabulary: c.VocabSize,
 		MaxPositions: c.MaxPositionEmbeddings, Labels: c.NumLabels, Parameters: in.Params,
 		DType: in.DType, Backend: in.Backend, Threads: in.Threads, MaxLength: in.MaxLength,
+		Precision: in.Precision, PrecisionNote: in.PrecisionNote,
 		Activation: in.Activation.String(),
 	}
 }
@@ -104,6 +107,7 @@ func (f infoFacts) text() string {
 		{"dtype", f.DType},
 		{"backend", f.Backend},
 		{"threads", fmt.Sprint(f.Threads)},
+		{"precision", strings.TrimSuffix(f.Precision+" ("+f.PrecisionNote+")", " ()")},
 		{"max length", fmt.Sprintf("%d tokens", f.MaxLength)},
 		{"activation", act},
 	}

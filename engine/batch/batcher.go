@@ -292,12 +292,9 @@ func (b *Batcher) tokenize() {
 			seg.seqs = append(seg.seqs, s)
 			seg.tokens += len(s.IDs)
 		}
-		// Before queueing: once queued, the segment may be scored and its
-		// job finish at once, and a finished job's waiter must find its
-		// tokens and timings complete. The job finishes here only when
-		// its last pairs failed to tokenize (then seg is empty).
-		b.release(failed)
-		j.tokenized(c.end-c.start, seg.tokens, failed)
+		// Counted before the segment is queued: once queued it may be
+		// scored, and its job finish, at any moment.
+		j.tokenized(c.end-c.start, seg.tokens)
 		if len(seg.seqs) > 0 {
 			b.mu.Lock()
 			b.pending = append(b.pending, seg)
@@ -307,6 +304,10 @@ func (b *Batcher) tokenize() {
 			case b.work <- struct{}{}:
 			default:
 			}
+		}
+		if failed > 0 {
+			b.release(failed)
+			j.untokenizable(failed)
 		}
 	}
 }
