@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -66,6 +67,46 @@ func (r *Runner) Run(ctx context.Context, batchSize, concurrency int, warmup, me
 	}
 	cfg.Analyze()
 	return cfg, nil
+}
+
+// Sweep runs every configuration, batch sizes outermost, and returns them
+// in that order. With progress set it writes a line per configuration.
+func (r *Runner) Sweep(ctx context.Context, sizes, concurrency []int, warmup, measure Stop, progress io.Writer) ([]Config, error) {
+	var out []Config
+	for _, b := range sizes {
+		for _, c := range concurrency {
+			if progress != nil {
+				fmt.Fprintf(progress, "bench: batch %d, concurrency %d ...", b, c)
+			}
+			cfg, err := r.Run(ctx, b, c, warmup, measure)
+			if err != nil {
+				if progress != nil {
+					fmt.Fprintln(progress)
+				}
+				return out, err
+			}
+			out = append(out, cfg)
+			if progress != nil {
+				s := cfg.Summary
+				fmt.Fprintf(progress, " %d pairs in %.2f s, %.1f pairs/s, latency avg %.1f ms\n", s.Pairs, s.Seconds, s.Throughput, s.LatencyMS.Mean)
+			}
+		}
+	}
+	return out, nil
+}
+
+// Describe records the run's stop rules and sampling interval in s.
+func (s *Settings) Describe(warmup, measure Stop, interval time.Duration) {
+	if warmup.UntilBatches {
+		s.Warmup = fmt.Sprintf("%d batches per client", warmup.BatchesPerClient)
+	} else {
+		s.Warmup = warmup.Duration.String()
+	}
+	if measure.Pairs == 0 {
+		s.DurationS = measure.Duration.Seconds()
+	}
+	s.PairsPerConfig = measure.Pairs
+	s.IntervalMS = float64(interval) / float64(time.Millisecond)
 }
 
 // phase is one configuration's clients.

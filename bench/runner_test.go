@@ -102,3 +102,21 @@ func TestRunnerTokenizeError(t *testing.T) {
 		t.Fatalf("error %v, want the tokenization failure", err)
 	}
 }
+
+func TestLoadPairs(t *testing.T) {
+	pairs, source, err := LoadPairs("", nil)
+	if err != nil || len(pairs) != 512 || !strings.Contains(source, "bundled") {
+		t.Fatalf("bundled: %d pairs from %q, %v; want 512", len(pairs), source, err)
+	}
+	// stdin's format is sniffed, as minilm score does.
+	pairs, source, err = LoadPairs("-", strings.NewReader("q1\tp1\nq2\tp2\n"))
+	if err != nil || len(pairs) != 2 || pairs[1] != (engine.Pair{Query: "q2", Passage: "p2"}) || source != "-" {
+		t.Fatalf("stdin: %v from %q, %v", pairs, source, err)
+	}
+	if _, _, err := LoadPairs("-", strings.NewReader("\n")); !errors.Is(err, ErrNoPairs) {
+		t.Errorf("no pairs: %v, want ErrNoPairs", err)
+	}
+	if _, _, err := LoadPairs("missing.jsonl", nil); err == nil || !strings.Contains(err.Error(), "missing.jsonl") {
+		t.Errorf("missing file: %v", err)
+	}
+}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,7 +15,6 @@ import (
 	"github.com/minilm-dev/minilm/engine"
 	"github.com/minilm-dev/minilm/internal/backendhook"
 	"github.com/minilm-dev/minilm/kernels/cpu"
-	"github.com/minilm-dev/minilm/pairfile"
 )
 
 const benchAbout = `
@@ -177,36 +178,15 @@ func runBench(ctx context.Context, std stdio, args []string) int {
 	}
 	res.Settings.Definitions = bench.Definitions(f.replicas > 1)
 	res.Settings.PairsSource, res.Settings.PairsInSet = source, len(pairs)
-	res.Settings.Warmup = f.warmup
-	if wu.UntilBatches {
-		res.Settings.Warmup = fmt.Sprintf("%d batches per client", wu.BatchesPerClient)
-	}
-	if f.pairsPerConfig == 0 {
-		res.Settings.DurationS = f.duration.Seconds()
-	}
-	res.Settings.PairsPerConfig = f.pairsPerConfig
-	res.Settings.IntervalMS = float64(f.interval) / float64(time.Millisecond)
-
-	r.Pairs = pairs
 	measure := bench.Stop{Pairs: f.pairsPerConfig, Duration: f.duration}
-	for _, b := range sizes {
-		for _, c := range conc {
-			if !f.quiet {
-				fmt.Fprintf(std.err, "bench: batch %d, concurrency %d ...", b, c)
-			}
-			cfg, err := r.Run(ctx, b, c, wu, measure)
-			if err != nil {
-				if !f.quiet {
-					fmt.Fprintln(std.err)
-				}
-				return exitWith(ctx, std, err)
-			}
-			res.Configs = append(res.Configs, cfg)
-			if !f.quiet {
-				s := cfg.Summary
-				fmt.Fprintf(std.err, " %d pairs in %.2f s, %.1f pairs/s, latency avg %.1f ms\n", s.Pairs, s.Seconds, s.Throughput, s.LatencyMS.Mean)
-			}
-		}
+	res.Settings.Describe(wu, measure, f.interval)
+	var progress io.Writer
+	if !f.quiet {
+		progress = std.err
+	}
+	r.Pairs = pairs
+	if res.Configs, err = r.Sweep(ctx, sizes, conc, wu, measure, progress); err != nil {
+		return exitWith(ctx, std, err)
 	}
 	if err := res.WriteFiles(f.out); err != nil {
 		return exitWith(ctx, std, err)
@@ -220,32 +200,12 @@ func runBench(ctx context.Context, std stdio, args []string) int {
 	return exitWith(ctx, std, nil)
 }
 
-// loadBenchPairs reads --pairs with the score command's readers, or the
-// bundled set. Every record must be valid: a benchmark on a silently
-// shortened set would mislead.
+// loadBenchPairs reads --pairs (bench.LoadPairs), its mistakes said as
+// usage errors.
 func loadBenchPairs(std stdio, name string) ([]engine.Pair, string, error) {
-	var inputs []pairfile.Input
-	source := name
-	if name == "" {
-		r, err := bench.BundledPairs()
-		if err != nil {
-			return nil, "", err
-		}
-		source = "bundled set (testdata/bench_pairs.jsonl)"
-		inputs = []pairfile.Input{{Name: "bundled pairs", Format: pairfile.JSONL, R: r}}
-	} else {
-		var err error
-		if inputs, _, err = openInputs(std, []string{name}, ""); err != nil {
-			return nil, "", err
-		}
-		defer pairfile.Close(inputs)
+	pairs, source, err := bench.LoadPairs(name, std.in)
+	if errors.Is(err, bench.ErrNoPairs) {
+		err = usagef("--pairs %s: no pairs", name)
 	}
-	pairs, err := pairfile.ReadPairs(inputs)
-	if err != nil {
-		return nil, "", err
-	}
-	if len(pairs) == 0 {
-		return nil, "", usagef("--pairs %s: no pairs", name)
-	}
-	return pairs, source, nil
+	return pairs, source, usageOf(err)
 }
