@@ -157,10 +157,10 @@ func runRerank(ctx context.Context, std stdio, args []string) int {
 
 // writeRanking prints the ranking to out, or atomically to the file output.
 func writeRanking(out io.Writer, output string, asJSON bool, docs []pairfile.Document, ranked []engine.Ranked) error {
-	var file *atomicFile
+	var file *pairfile.AtomicFile
 	if output != "" {
 		var err error
-		if file, err = createAtomic(output); err != nil {
+		if file, err = pairfile.CreateAtomic(output); err != nil {
 			return err
 		}
 		out = file
@@ -177,10 +177,10 @@ func writeRanking(out io.Writer, output string, asJSON bool, docs []pairfile.Doc
 	}
 	if file != nil {
 		if err != nil {
-			file.abort()
+			file.Abort()
 			return err
 		}
-		return file.commit()
+		return file.Commit()
 	}
 	return err
 }

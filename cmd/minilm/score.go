@@ -135,9 +135,9 @@ func runScore(ctx context.Context, std stdio, args []string) int {
 	}
 
 	out := std.out
-	var file *atomicFile
+	var file *pairfile.AtomicFile
 	if f.output != "" {
-		if file, err = createAtomic(f.output); err != nil {
+		if file, err = pairfile.CreateAtomic(f.output); err != nil {
 			return exitWith(ctx, std, err)
 		}
 		out = file
@@ -172,11 +172,11 @@ func runScore(ctx context.Context, std stdio, args []string) int {
 		var ie *pairfile.InputError
 		var ue *usageError
 		if err == nil || ctx.Err() != nil || errors.As(err, &ie) || errors.As(err, &ue) {
-			if cerr := file.commit(); err == nil {
+			if cerr := file.Commit(); err == nil {
 				err = cerr
 			}
 		} else {
-			file.abort()
+			file.Abort()
 		}
 	}
 	if stats.Skipped > 0 {

@@ -1,4 +1,4 @@
-package main
+package pairfile
 
 import (
 	"fmt"
@@ -7,26 +7,27 @@ import (
 	"path/filepath"
 )
 
-// atomicFile is an output file written under a temporary name in the
-// target's directory and renamed over the target by commit, so the target
+// AtomicFile is an output file (minilm's -o) written under a temporary name in the
+// target's directory and renamed over the target by Commit, so the target
 // never holds a torn file: it has its old content (or does not exist) until
-// commit.
-type atomicFile struct {
+// Commit.
+type AtomicFile struct {
 	*os.File
 	target string
 }
 
-func createAtomic(target string) (*atomicFile, error) {
+// CreateAtomic starts writing target atomically.
+func CreateAtomic(target string) (*AtomicFile, error) {
 	f, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".tmp-*")
 	if err != nil {
 		return nil, fmt.Errorf("create output %s: %w", target, err)
 	}
-	return &atomicFile{File: f, target: target}, nil
+	return &AtomicFile{File: f, target: target}, nil
 }
 
-// commit puts the written file in place of the target, keeping the
+// Commit puts the written file in place of the target, keeping the
 // target's permissions when it exists (0644 otherwise).
-func (a *atomicFile) commit() error {
+func (a *AtomicFile) Commit() error {
 	mode := fs.FileMode(0o644)
 	if st, err := os.Stat(a.target); err == nil {
 		mode = st.Mode().Perm()
@@ -48,8 +49,8 @@ func (a *atomicFile) commit() error {
 	return nil
 }
 
-// abort removes the temporary file; the target is left as it was.
-func (a *atomicFile) abort() {
+// Abort removes the temporary file; the target is left as it was.
+func (a *AtomicFile) Abort() {
 	a.Close() // the file is thrown away; a close error changes nothing
 	os.Remove(a.Name())
 }
