@@ -11,24 +11,15 @@ import (
 // about 20 ms (BenchmarkKernelPeak's loop): the single-core FP32 ceiling the
 // fused-kernel benchmarks quote their fraction of.
 func kernelPeak(im impl) float64 {
-	const k = 128
-	r := rand.New(rand.NewPCG(2, 2))
-	x := randSlice(r, mr*k)
-	w := PackW(randSlice(r, 32*k), 32, k)
-	out := make([]float32, mr*im.nr)
-	var t tileArgs
-	t.k, t.w, t.out, t.ldo = k, &w.data[0], &out[0], im.nr
-	for i := range t.x {
-		t.x[i] = &x[i*k]
-	}
+	t := peakTile(im)
 	n, start := 0, time.Now()
 	for time.Since(start) < 20*time.Millisecond {
 		for range 1000 {
-			im.kernel(&t)
+			im.kernel(t)
 		}
 		n += 1000
 	}
-	return 2 * float64(mr*im.nr*k) * float64(n) / time.Since(start).Seconds() / 1e9
+	return 2 * float64(mr*im.nr*peakK) * float64(n) / time.Since(start).Seconds() / 1e9
 }
 
 // BenchmarkLayerNorm runs LayerNorm with the residual over 512 rows of the
