@@ -265,23 +265,20 @@ type csvSource struct {
 }
 
 func newCSVSource(in Input, index int) *csvSource {
-	lim := &physicalLines{r: in.R, max: in.MaxLine, line: 1}
-	if lim.max <= 0 {
-		lim.max = DefaultMaxLine
-	}
+	lim := &physicalLines{lr: NewLineReader(in.R, in.MaxLine)}
 	r := csv.NewReader(lim)
 	r.ReuseRecord = false
 	return &csvSource{in: in, index: index, r: r, lim: lim, score: -1}
 }
 
-// physicalLines passes a CSV input through until one of its lines (counted
-// by "\n", quoted or not) is longer than max, and then fails: encoding/csv
-// would buffer a line of any length.
+// physicalLines hands a CSV input to encoding/csv one physical line (as
+// split by "\n", quoted or not) at a time, read by a lineReader, and fails
+// at a line longer than max: encoding/csv itself would buffer a line of
+// any length, growing its buffer as it goes.
 type physicalLines struct {
-	r    io.Reader
-	max  int
-	cur  int // bytes of the current line so far
-	line int // its number
+	lr   *LineReader
+	cur  []byte // what is left of the current line, "\n" included
+	line int    // the current line's number
 	err  *LineTooLongError
 }
 
@@ -289,19 +286,20 @@ func (p *physicalLines) Read(b []byte) (int, error) {
 	if p.err != nil {
 		return 0, p.err
 	}
-	n, err := p.r.Read(b)
-	for i, c := range b[:n] {
-		if c == '\n' {
-			p.cur = 0
-			p.line++
-			continue
+	for len(p.cur) == 0 {
+		line, err := p.lr.Next()
+		if err != nil {
+			if errors.As(err, &p.err) {
+				p.line++
+			}
+			return 0, err
 		}
-		if p.cur++; p.cur > p.max {
-			p.err = &LineTooLongError{p.max}
-			return i, p.err
-		}
+		p.line++
+		p.cur = append(line, '\n')
 	}
-	return n, err
+	n := copy(b, p.cur)
+	p.cur = p.cur[n:]
+	return n, nil
 }
 
 func (s *csvSource) next() (*record, error) {

@@ -69,11 +69,7 @@ func Open(names []string, forced string, stdin io.Reader) ([]Input, []int64, err
 			}
 			if err != nil {
 				Close(inputs)
-				var pe *os.PathError // its operation and path would be said twice
-				if errors.As(err, &pe) {
-					err = pe.Err
-				}
-				return nil, nil, inputsErrorf("input %s: %v", name, err)
+				return nil, nil, inputsErrorf("input %s: %v", name, UnwrapPathError(err))
 			}
 			in.R = fh
 		}
@@ -133,4 +129,14 @@ func Close(inputs []Input) {
 			c.Close()
 		}
 	}
+}
+
+// UnwrapPathError drops the operation and path that an *fs.PathError
+// repeats, for messages that name the path themselves.
+func UnwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

@@ -60,6 +60,7 @@ func buildAndRun(m *testing.M) int {
 type result struct {
 	code           int
 	stdout, stderr string
+	state          *os.ProcessState
 }
 
 // minilm runs the binary with stdin (may be nil).
@@ -74,7 +75,7 @@ func minilm(t *testing.T, stdin io.Reader, args ...string) result {
 	if err != nil && !errors.As(err, &ee) {
 		t.Fatalf("minilm %q: %v", args, err)
 	}
-	return result{code: cmd.ProcessState.ExitCode(), stdout: out.String(), stderr: errb.String()}
+	return result{code: cmd.ProcessState.ExitCode(), stdout: out.String(), stderr: errb.String(), state: cmd.ProcessState}
 }
 
 func score(args ...string) []string {

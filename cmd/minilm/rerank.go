@@ -110,7 +110,7 @@ func runRerank(ctx context.Context, std stdio, args []string) int {
 	if name != "-" {
 		fh, err := os.Open(name)
 		if err != nil {
-			return exitWith(ctx, std, usagef("input %s: %v", name, unwrapPathError(err)))
+			return exitWith(ctx, std, usagef("input %s: %v", name, pairfile.UnwrapPathError(err)))
 		}
 		defer fh.Close()
 		r, label = fh, name

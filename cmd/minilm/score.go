@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 
 	"github.com/minilm-dev/minilm/engine"
@@ -221,15 +220,6 @@ func openInputs(std stdio, names []string, forced string) ([]pairfile.Input, []i
 func usageOf(err error) error {
 	if errors.Is(err, pairfile.ErrInputs) {
 		return usagef("%v", err)
-	}
-	return err
-}
-
-// unwrapPathError drops the operation and path that *fs.PathError repeats.
-func unwrapPathError(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
 	}
 	return err
 }

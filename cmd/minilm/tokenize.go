@@ -68,7 +68,7 @@ func runTokenize(ctx context.Context, std stdio, args []string) int {
 	if len(files) == 1 && files[0] != "-" {
 		f, err := os.Open(files[0])
 		if err != nil {
-			return exitWith(ctx, std, usagef("input %s: %v", files[0], unwrapPathError(err)))
+			return exitWith(ctx, std, usagef("input %s: %v", files[0], pairfile.UnwrapPathError(err)))
 		}
 		defer f.Close()
 		name, in = files[0], f
