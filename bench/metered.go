@@ -91,13 +91,14 @@ type meteredHost struct {
 	kernels.HostWrapper
 }
 
-// MeteredBackend is an engine.Options.NewBackend that builds the backend
+// MeteredBackend is a backendhook.NewBackend (engine.Load on the context
+// backendhook.With returns) that builds the backend
 // engine.Load would build for name (auto: Metal where it is available, else
-// the CPU), wrapped so that InProcess can measure it.
-func MeteredBackend(name string) func(threads int) (kernels.Backend, error) {
+// the CPU at precision prec), wrapped so that InProcess can measure it.
+func MeteredBackend(name string, prec cpu.Precision) func(threads int) (kernels.Backend, error) {
 	return func(threads int) (kernels.Backend, error) {
 		var be kernels.Backend
-		if name == "auto" || name == "metal" {
+		if (name == "auto" && (prec == "" || prec == cpu.F32)) || name == "metal" {
 			gpu, err := metal.New()
 			switch {
 			case err == nil:
@@ -107,7 +108,7 @@ func MeteredBackend(name string) func(threads int) (kernels.Backend, error) {
 			}
 		}
 		if be == nil {
-			c, err := cpu.New(threads)
+			c, err := cpu.NewPrecision(threads, prec)
 			if err != nil {
 				return nil, fmt.Errorf("bench: cpu backend: %w", err)
 			}

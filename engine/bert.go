@@ -73,7 +73,7 @@ func (wl weightLoader) tensor(name string, shape ...int) ([]float32, error) {
 		return nil, err
 	}
 	if !equalShape(got, shape) {
-		return nil, fmt.Errorf("engine: weight %s has shape %v, config wants %v: %w", name, got, shape, ErrModel)
+		return nil, modelErrorf("engine: weight %s has shape %v, config wants %v", name, got, shape)
 	}
 	return data, nil
 }

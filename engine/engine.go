@@ -9,7 +9,9 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
+	"github.com/minilm-dev/minilm/internal/backendhook"
 	"github.com/minilm-dev/minilm/kernels"
 	"github.com/minilm-dev/minilm/kernels/cpu"
 	"github.com/minilm-dev/minilm/kernels/metal"
@@ -23,8 +25,9 @@ var (
 	ErrClosed = errors.New("engine: model is closed")
 	// ErrModel means the model files do not fit what the config declares.
 	ErrModel = errors.New("engine: model does not match its config")
-	// ErrInput means a sequence cannot be scored (empty, too long, token id
-	// out of the vocabulary).
+	// ErrInput means a pair or sequence cannot be scored (empty, too long, a
+	// query longer than MaxLength allows under OnlySecond, token id out of
+	// the vocabulary).
 	ErrInput = errors.New("engine: invalid input")
 )
 
@@ -32,22 +35,26 @@ var (
 // sizes the activation arena (about 40 KiB per token for MiniLM-L6).
 const DefaultMaxTokensPerBatch = 8192
 
-// Options configure Load. The zero value is the default everywhere.
+// Options configure Load. The zero value is the default everywhere; Load
+// refuses a value out of range with an *OptionError naming the field.
 type Options struct {
-	// Backend is "auto" (or ""), "cpu" or "metal".
+	// Backend is "auto" (or ""), "cpu" or "metal" (see Backends).
 	Backend string
-	// NewBackend, when set, builds the backend instead of Backend (tests run
-	// the model on simulated or instrumented backends this way).
-	NewBackend func(threads int) (kernels.Backend, error)
 	// Threads for the CPU backend; 0 means runtime.NumCPU().
 	Threads int
+	// Precision of the CPU backend's matrix products: "f32" (or "", the
+	// default), "bf16" (bfloat16 weights and inputs, float32 accumulation;
+	// refused with ErrPrecision on CPUs without AVX512_BF16) or "auto"
+	// (bf16 where the CPU has it, else f32; Info says which and why).
+	Precision string
 	// MaxTokensPerBatch bounds one forward pass; larger calls are split.
 	MaxTokensPerBatch int
 	// MaxLength truncates pairs (in tokens, specials included); 0 means the
 	// tokenizer's model_max_length capped by max_position_embeddings.
+	// Otherwise it is at least MinMaxLength and at most the model's positions.
 	MaxLength int
 	// Truncation strategy for pairs over MaxLength.
-	Truncation tokenizer.Truncation
+	Truncation Truncation
 	// Activation applied to the logit.
 	Activation Activation
 	// CacheDir and Revision resolve Hugging Face repo ids (loader.Options).
@@ -69,6 +76,11 @@ type Info struct {
 	Threads    int
 	MaxLength  int
 	Activation Activation // resolved: ActivationRaw or ActivationSigmoid
+
+	// Precision is "f32" or "bf16" ("bf16-twin" for the exact emulation);
+	// PrecisionNote says why, when "auto" chose.
+	Precision     string
+	PrecisionNote string
 }
 
 // Model scores query/passage pairs with a BERT cross-encoder. It is safe for
@@ -85,24 +97,24 @@ type Model struct {
 
 	mu     sync.Mutex // guards sc, be and closed
 	sc     *scratch
-	closed bool
+	closed atomic.Bool // set under mu; read without it by the calls that never take mu
 }
 
 // Load opens a model directory or Hugging Face repo id and prepares it for
 // scoring on the chosen backend.
 func Load(ctx context.Context, ref string, opts Options) (*Model, error) {
-	lopts := loader.Options{CacheDir: opts.CacheDir, Revision: opts.Revision}
-	files, err := loader.Open(ctx, ref, lopts)
-	if errors.Is(err, loader.ErrNotCached) && !opts.Offline {
-		var dir string
-		if dir, err = download(ctx, ref, opts); err == nil {
-			files, err = loader.Open(ctx, dir, lopts)
-		}
+	if err := opts.validate(); err != nil {
+		return nil, err
 	}
+	dir, err := Resolve(ctx, ref, opts)
 	if err != nil {
 		return nil, err
 	}
-	m, err := newModel(files, opts)
+	files, err := loader.Open(ctx, dir, loader.Options{CacheDir: opts.CacheDir, Revision: opts.Revision})
+	if err != nil {
+		return nil, err
+	}
+	m, err := newModel(files, opts, backendhook.From(ctx))
 	if err != nil {
 		files.Close()
 		return nil, err
@@ -110,10 +122,26 @@ func Load(ctx context.Context, ref string, opts Options) (*Model, error) {
 	return m, nil
 }
 
+// Resolve finds the model directory ref names as Load does (a directory,
+// or a repo id in the Hugging Face cache), downloading a repo id missing
+// from the cache unless opts.Offline; only opts.CacheDir, Revision, Offline
+// and Progress matter. Tools that read the model's files themselves (its
+// tokenizer) use it to find them exactly where Load would.
+func Resolve(ctx context.Context, ref string, opts Options) (string, error) {
+	if ref == "" {
+		ref = loader.DefaultModel
+	}
+	dir, err := loader.Resolve(ref, loader.Options{CacheDir: opts.CacheDir, Revision: opts.Revision})
+	if errors.Is(err, loader.ErrNotCached) && !opts.Offline {
+		return download(ctx, ref, opts)
+	}
+	return dir, err
+}
+
 // download fetches a repo id missing from the cache (huggingface_hub's
 // layout, so Python tools and minilm share downloads) and returns its
 // snapshot directory. hub refuses when HF_HUB_OFFLINE is set, naming what is
-// missing and the command that fetches it.
+// missing.
 func download(ctx context.Context, ref string, opts Options) (string, error) {
 	repo, rev, _ := strings.Cut(ref, "@")
 	if rev == "" {
@@ -126,30 +154,35 @@ func download(ctx context.Context, ref string, opts Options) (string, error) {
 	return hub.Download(ctx, repo, hub.Options{CacheDir: cache, Revision: rev, Progress: opts.Progress})
 }
 
-func newModel(files *loader.Model, opts Options) (*Model, error) {
+func newModel(files *loader.Model, opts Options, hook backendhook.NewBackend) (*Model, error) {
 	c := files.Config
-	tok, err := tokenizer.Load(files.Dir)
+	if err := CheckMaxLength(opts.MaxLength, c.MaxPositionEmbeddings); err != nil {
+		return nil, err
+	}
+	// Its errors name the file.
+	tok, err := tokenizer.LoadWith(files.Dir, tokenizer.Options{VocabSize: c.VocabSize})
 	if err != nil {
-		return nil, fmt.Errorf("engine: tokenizer of %s: %w", files.Dir, err)
+		return nil, err
 	}
 	if tok.VocabSize() > c.VocabSize {
-		return nil, fmt.Errorf("engine: %s: tokenizer vocabulary (%d) is larger than the model's (%d): %w", files.Dir, tok.VocabSize(), c.VocabSize, ErrModel)
+		return nil, modelErrorf("engine: %s: tokenizer vocabulary (%d) is larger than the model's (%d)", files.Dir, tok.VocabSize(), c.VocabSize)
 	}
 	maxLen := c.MaxPositionEmbeddings
 	if ml := tok.ModelMaxLength(); ml > 0 && ml < maxLen {
 		maxLen = ml
 	}
 	if opts.MaxLength > 0 {
-		if opts.MaxLength > c.MaxPositionEmbeddings {
-			return nil, fmt.Errorf("engine: max length %d exceeds the model's %d positions: %w", opts.MaxLength, c.MaxPositionEmbeddings, ErrInput)
-		}
 		maxLen = opts.MaxLength
 	}
 	threads := opts.Threads
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
-	be, err := newBackend(opts, threads)
+	prec, err := resolvePrecision(opts)
+	if err != nil {
+		return nil, err
+	}
+	be, err := newBackend(opts.Backend, threads, hook, prec.cpu)
 	if err != nil {
 		return nil, err
 	}
@@ -187,75 +220,140 @@ func newModel(files *loader.Model, opts Options) (*Model, error) {
 	m.info = Info{
 		Dir: files.Dir, Config: *c, Params: paramCount(files), DType: weightDType(files),
 		Backend: be.Name(), Threads: threads, MaxLength: maxLen, Activation: act,
+		Precision: prec.name(be), PrecisionNote: prec.note,
 	}
 	return m, nil
 }
 
-func newBackend(opts Options, threads int) (kernels.Backend, error) {
-	if opts.NewBackend != nil {
-		return opts.NewBackend(threads)
+// newBackend builds the backend named by Options.Backend (validated), or by
+// the module-internal hook when there is one.
+func newBackend(name string, threads int, hook backendhook.NewBackend, prec cpu.Precision) (kernels.Backend, error) {
+	if hook != nil {
+		return hook(threads)
 	}
-	switch opts.Backend {
+	switch name {
 	case "", "auto":
 		// The GPU when there is one (Apple Silicon), else the CPU.
-		if be, err := metal.New(); err == nil {
+		if be, err := metal.New(); err == nil && prec == cpu.F32 {
 			return be, nil
+		} else if err == nil {
+			be.Close()
 		}
-		return newCPU(threads)
+		return newCPU(threads, prec)
 	case "cpu":
-		return newCPU(threads)
-	case "metal":
+		return newCPU(threads, prec)
+	default: // "metal"
+		if prec != cpu.F32 {
+			return nil, fmt.Errorf("engine: precision %s is a CPU backend option: %w", prec, ErrPrecision)
+		}
 		be, err := metal.New()
+		if err != nil && runtime.GOOS != "darwin" {
+			return nil, kindErrorf(err, nil, "engine: the metal backend needs macOS on Apple silicon (this is %s/%s); backend cpu (or auto) runs here",
+				runtime.GOOS, runtime.GOARCH)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("engine: metal backend: %w", err)
 		}
 		return be, nil
-	default:
-		return nil, fmt.Errorf("engine: unknown backend %q (want auto, cpu or metal): %w", opts.Backend, kernels.ErrUnsupported)
 	}
 }
 
-func newCPU(threads int) (kernels.Backend, error) {
-	be, err := cpu.New(threads)
-	if err != nil {
-		return nil, fmt.Errorf("engine: cpu backend: %w", err)
-	}
-	return be, nil
-}
-
-// Info describes the loaded model and how it runs.
+// Info describes the loaded model and how it runs. It is a description,
+// not a use of the model: it stays readable after Close.
 func (m *Model) Info() Info { return m.info }
 
-// Tokenize turns a pair into model input, truncated to the model's max length.
+// Tokenize turns a pair into model input, truncated to the model's max
+// length. A query too long for OnlySecond truncation is an error wrapping
+// ErrInput (and a *LengthError).
 func (m *Model) Tokenize(p Pair) (Sequence, error) {
-	ids, types, err := m.tok.AppendPairIDs(nil, nil, p.Query, p.Passage, m.info.MaxLength, m.truncate)
-	if err != nil {
-		return Sequence{}, fmt.Errorf("engine: tokenize: %w", err)
+	if m.closed.Load() {
+		return Sequence{}, ErrClosed
 	}
-	return Sequence{IDs: ids, TypeIDs: types}, nil
+	s, err := m.tokenize(p)
+	if err != nil {
+		return Sequence{}, fmt.Errorf("engine: %w", err)
+	}
+	return s, nil
+}
+
+// tokenize is Tokenize without the "engine:" its callers add once.
+func (m *Model) tokenize(p Pair) (Sequence, error) {
+	ids, types, err := m.tok.AppendPairIDs(nil, nil, p.Query, p.Passage, m.info.MaxLength, m.truncate)
+	var le *tokenizer.LengthError
+	switch {
+	case err == nil:
+		return Sequence{IDs: ids, TypeIDs: types}, nil
+	case errors.As(err, &le) && le.First > 0:
+		return Sequence{}, inputErrorf(err, "query is %d tokens, longer than MaxLength %d allows with OnlySecond truncation (at most %d)",
+			le.First, le.MaxLength, le.MaxLength-le.Specials-1)
+	default:
+		return Sequence{}, inputErrorf(err, "%v", err)
+	}
+}
+
+// ScoreOptions tune one Score call, as the arguments of sentence-transformers'
+// CrossEncoder.predict do.
+type ScoreOptions struct {
+	// BatchSize caps the pairs of one forward pass (predict's batch_size);
+	// 0 packs as many as MaxTokensPerBatch holds. Scores do not depend on it.
+	BatchSize int
+}
+
+func (o ScoreOptions) validate(field string) error {
+	if o.BatchSize < 0 {
+		return &OptionError{Field: field + ".BatchSize", Value: o.BatchSize, Allowed: "0 (as many as MaxTokensPerBatch holds) or more"}
+	}
+	return nil
 }
 
 // Score returns one score per pair, in order.
 func (m *Model) Score(ctx context.Context, pairs []Pair) ([]float32, error) {
+	return m.ScoreWith(ctx, pairs, ScoreOptions{})
+}
+
+// ScoreWith is Score with per-call options.
+func (m *Model) ScoreWith(ctx context.Context, pairs []Pair, opts ScoreOptions) ([]float32, error) {
+	if err := opts.validate("ScoreOptions"); err != nil {
+		return nil, err
+	}
+	return m.score(ctx, pairs, opts.BatchSize)
+}
+
+func (m *Model) score(ctx context.Context, pairs []Pair, batchSize int) ([]float32, error) {
+	if m.closed.Load() {
+		return nil, ErrClosed
+	}
 	seqs := make([]Sequence, len(pairs))
 	for i, p := range pairs {
-		s, err := m.Tokenize(p)
+		s, err := m.tokenize(p)
 		if err != nil {
 			return nil, fmt.Errorf("engine: pair %d: %w", i, err)
 		}
 		seqs[i] = s
 	}
-	return m.ScoreSequences(ctx, seqs)
+	return m.scoreSequences(ctx, seqs, batchSize)
 }
 
 // ScoreSequences scores already-tokenized pairs, in order. Sequences are
 // packed into forward passes of at most MaxTokensPerBatch tokens; each score
 // is the same whatever the sequences around it.
 func (m *Model) ScoreSequences(ctx context.Context, seqs []Sequence) ([]float32, error) {
+	return m.scoreSequences(ctx, seqs, 0)
+}
+
+// scoreSequences packs at most batchSize sequences (0: no cap) per pass.
+func (m *Model) scoreSequences(ctx context.Context, seqs []Sequence, batchSize int) ([]float32, error) {
+	if m.closed.Load() {
+		return nil, ErrClosed
+	}
 	for i, s := range seqs {
 		if err := m.validate(s); err != nil {
 			return nil, fmt.Errorf("engine: sequence %d: %w", i, err)
 		}
+	}
+	maxB := m.sc.maxB
+	if batchSize > 0 {
+		maxB = min(maxB, batchSize)
 	}
 	out := make([]float32, len(seqs))
 	for start := 0; start < len(seqs); {
@@ -263,7 +361,7 @@ func (m *Model) ScoreSequences(ctx context.Context, seqs []Sequence) ([]float32,
 			return nil, err
 		}
 		end, tokens := start, 0
-		for end < len(seqs) && end-start < m.sc.maxB && tokens+len(seqs[end].IDs) <= m.maxTok {
+		for end < len(seqs) && end-start < maxB && tokens+len(seqs[end].IDs) <= m.maxTok {
 			tokens += len(seqs[end].IDs)
 			end++
 		}
@@ -284,18 +382,18 @@ func (m *Model) validate(s Sequence) error {
 	n := len(s.IDs)
 	switch {
 	case n == 0:
-		return fmt.Errorf("no tokens: %w", ErrInput)
+		return inputErrorf(nil, "no tokens")
 	case n != len(s.TypeIDs):
-		return fmt.Errorf("%d ids but %d type ids: %w", n, len(s.TypeIDs), ErrInput)
+		return inputErrorf(nil, "%d ids but %d type ids", n, len(s.TypeIDs))
 	case n > m.info.Config.MaxPositionEmbeddings:
-		return fmt.Errorf("%d tokens exceed the model's %d positions: %w", n, m.info.Config.MaxPositionEmbeddings, ErrInput)
+		return inputErrorf(nil, "%d tokens exceed the model's %d positions", n, m.info.Config.MaxPositionEmbeddings)
 	}
 	for j := range n {
 		if id := s.IDs[j]; id < 0 || int(id) >= m.info.Config.VocabSize {
-			return fmt.Errorf("token %d: id %d outside the vocabulary of %d: %w", j, id, m.info.Config.VocabSize, ErrInput)
+			return inputErrorf(nil, "token %d: id %d outside the vocabulary of %d", j, id, m.info.Config.VocabSize)
 		}
 		if t := s.TypeIDs[j]; t < 0 || int(t) >= m.info.Config.TypeVocabSize {
-			return fmt.Errorf("token %d: type id %d outside [0,%d): %w", j, t, m.info.Config.TypeVocabSize, ErrInput)
+			return inputErrorf(nil, "token %d: type id %d outside [0,%d)", j, t, m.info.Config.TypeVocabSize)
 		}
 	}
 	return nil
@@ -305,7 +403,7 @@ func (m *Model) validate(s Sequence) error {
 func (m *Model) forward(ctx context.Context, seqs []Sequence, out []float32) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.closed {
+	if m.closed.Load() {
 		return ErrClosed
 	}
 	s := m.sc
@@ -326,35 +424,16 @@ func (m *Model) forward(ctx context.Context, seqs []Sequence, out []float32) err
 	return nil
 }
 
-// Ranked is one document's place in a ranking.
-type Ranked struct {
-	Index int // position in the docs given to Rank
-	Score float32
-}
-
-// Rank scores every document against the query and returns them best first
-// (ties keep input order); topK > 0 keeps only the first topK.
-func (m *Model) Rank(ctx context.Context, query string, docs []string, topK int) ([]Ranked, error) {
-	pairs := make([]Pair, len(docs))
-	for i, d := range docs {
-		pairs[i] = Pair{Query: query, Passage: d}
-	}
-	scores, err := m.Score(ctx, pairs)
-	if err != nil {
-		return nil, err
-	}
-	return RankScores(scores, topK), nil
-}
-
-// Close releases the backend and unmaps the model file. Calls after Close
-// return ErrClosed.
+// Close releases the backend and unmaps the model file. Every call after
+// Close (Tokenize, Score, ScoreWith, ScoreSequences, Rank, Close itself)
+// returns ErrClosed, as a second os.File.Close does.
 func (m *Model) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.closed {
-		return nil
+	if m.closed.Load() {
+		return ErrClosed
 	}
-	m.closed = true
+	m.closed.Store(true)
 	err := m.be.Close()
 	if cerr := m.files.Close(); err == nil {
 		err = cerr

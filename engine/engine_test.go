@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/minilm-dev/minilm/kernels"
 	"github.com/minilm-dev/minilm/kernels/metal"
 	"github.com/minilm-dev/minilm/loader"
 	"github.com/minilm-dev/minilm/loader/hub/hubtest"
@@ -150,11 +149,12 @@ func TestRank(t *testing.T) {
 	docs := []string{"Berlin is well known for its museums.", "Paris is in France.", "Berlin has 3.5 million inhabitants.", ""}
 	scores, err := m.Score(context.Background(), []Pair{{"berlin", docs[0]}, {"berlin", docs[1]}, {"berlin", docs[2]}, {"berlin", docs[3]}})
 	require.NoError(t, err)
-	ranked, err := m.Rank(context.Background(), "berlin", docs, 2)
+	ranked, err := m.Rank(context.Background(), "berlin", docs, RankOptions{TopK: 2})
 	require.NoError(t, err)
 	require.Len(t, ranked, 2)
 	for i, r := range ranked {
 		require.Equal(t, scores[r.Index], r.Score)
+		require.Empty(t, r.Document, "no ReturnDocuments")
 		for j, s := range scores {
 			if i == 0 && j != r.Index {
 				require.GreaterOrEqual(t, r.Score, s)
@@ -181,15 +181,39 @@ func TestInvalidInput(t *testing.T) {
 	}
 }
 
-func TestCancelAndClose(t *testing.T) {
+func TestCancel(t *testing.T) {
 	m := loadModel(t, "../testdata/models/tiny", Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := m.Score(ctx, []Pair{{"a", "b"}})
 	require.ErrorIs(t, err, context.Canceled)
+}
+
+// TestClosed calls every method after Close: each returns ErrClosed, as
+// Close's doc says; Info (a description) stays readable.
+func TestClosed(t *testing.T) {
+	m, err := Load(context.Background(), "../testdata/models/tiny", Options{Threads: 1})
+	require.NoError(t, err)
+	info := m.Info()
+	seq, err := m.Tokenize(Pair{"a", "b"})
+	require.NoError(t, err)
 	require.NoError(t, m.Close())
-	_, err = m.Score(context.Background(), []Pair{{"a", "b"}})
-	require.True(t, errors.Is(err, ErrClosed), "got %v", err)
+	ctx := context.Background()
+	calls := map[string]func() error{
+		"Tokenize": func() error { _, err := m.Tokenize(Pair{"a", "b"}); return err },
+		"Score":    func() error { _, err := m.Score(ctx, []Pair{{"a", "b"}}); return err },
+		"ScoreWith": func() error {
+			_, err := m.ScoreWith(ctx, []Pair{{"a", "b"}}, ScoreOptions{BatchSize: 1})
+			return err
+		},
+		"ScoreSequences": func() error { _, err := m.ScoreSequences(ctx, []Sequence{seq}); return err },
+		"Rank":           func() error { _, err := m.Rank(ctx, "a", []string{"b"}, RankOptions{}); return err },
+		"Close":          m.Close,
+	}
+	for name, call := range calls {
+		require.ErrorIs(t, call(), ErrClosed, name)
+	}
+	require.Equal(t, info, m.Info())
 }
 
 func TestInfo(t *testing.T) {
@@ -271,7 +295,8 @@ func TestDownloadOnFirstUse(t *testing.T) {
 
 	_, err = Load(ctx, "acme/tiny-reranker", Options{CacheDir: cache, Offline: true})
 	require.ErrorIs(t, err, loader.ErrNotCached)
-	require.ErrorContains(t, err, "minilm download acme/tiny-reranker")
+	require.ErrorContains(t, err, "acme/tiny-reranker at revision main")
+	require.NotContains(t, err.Error(), "minilm", "a Go caller is not told to run a command")
 
 	m, err := Load(ctx, "acme/tiny-reranker", Options{CacheDir: cache})
 	require.NoError(t, err)
@@ -288,11 +313,15 @@ func TestDownloadOnFirstUse(t *testing.T) {
 
 func TestBackendChoice(t *testing.T) {
 	ctx := context.Background()
-	_, err := Load(ctx, "../testdata/models/tiny", Options{Backend: "tpu"})
-	require.ErrorIs(t, err, kernels.ErrUnsupported)
+	for _, name := range []string{"gpu", "tpu", "CPU"} {
+		_, err := Load(ctx, "../testdata/models/tiny", Options{Backend: name})
+		require.ErrorIs(t, err, ErrOption, name)
+		require.EqualError(t, err, `engine: Options.Backend "`+name+`": want "auto", "cpu" or "metal" (or "")`)
+	}
 	if runtime.GOOS != "darwin" {
-		_, err = Load(ctx, "../testdata/models/tiny", Options{Backend: "metal"})
+		_, err := Load(ctx, "../testdata/models/tiny", Options{Backend: "metal"})
 		require.ErrorIs(t, err, metal.ErrUnavailable)
+		require.EqualError(t, err, "engine: the metal backend needs macOS on Apple silicon (this is "+runtime.GOOS+"/"+runtime.GOARCH+"); backend cpu (or auto) runs here")
 		require.Equal(t, "cpu", loadModel(t, "../testdata/models/tiny", Options{Backend: "auto"}).Info().Backend)
 	}
 }

@@ -143,20 +143,27 @@ func ParseConfig(data []byte, name string) (*Config, error) {
 	}
 	c.ModelType = "bert"
 
+	// Sizes are bounded before anything is allocated from them: far above
+	// any BERT's (BERT-large: 1024 hidden, 24 layers, 4096 intermediate),
+	// far below what would exhaust memory or overflow a product of two.
 	for _, f := range []struct {
 		key string
 		v   int
+		max int
 	}{
-		{"hidden_size", c.HiddenSize},
-		{"num_hidden_layers", c.NumHiddenLayers},
-		{"num_attention_heads", c.NumAttentionHeads},
-		{"intermediate_size", c.IntermediateSize},
-		{"max_position_embeddings", c.MaxPositionEmbeddings},
-		{"type_vocab_size", c.TypeVocabSize},
-		{"vocab_size", c.VocabSize},
+		{"hidden_size", c.HiddenSize, 1 << 14},
+		{"num_hidden_layers", c.NumHiddenLayers, 1 << 9},
+		{"num_attention_heads", c.NumAttentionHeads, 1 << 10},
+		{"intermediate_size", c.IntermediateSize, 1 << 16},
+		{"max_position_embeddings", c.MaxPositionEmbeddings, 1 << 17},
+		{"type_vocab_size", c.TypeVocabSize, 1 << 10},
+		{"vocab_size", c.VocabSize, 1 << 22},
 	} {
 		if f.v <= 0 {
 			return nil, corruptf(name, "%s is %d, want a positive number", f.key, f.v)
+		}
+		if f.v > f.max {
+			return nil, corruptf(name, "%s is %d, more than the %d a model may have", f.key, f.v, f.max)
 		}
 	}
 	if c.HiddenSize%c.NumAttentionHeads != 0 {
@@ -195,6 +202,16 @@ func ParseConfig(data []byte, name string) (*Config, error) {
 	}
 	c.Activation = act
 	return c, nil
+}
+
+// ReadConfig reads and parses the config.json at path (see ParseConfig);
+// a file beyond 1 MiB is refused (ErrCorrupt) before it is read.
+func ReadConfig(path string) (*Config, error) {
+	data, err := readLimited(path, maxConfigJSON)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfig(data, path)
 }
 
 // parseActivation follows sentence-transformers' CrossEncoder: the v4 key

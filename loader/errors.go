@@ -3,6 +3,7 @@ package loader
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 )
 
 // Sentinel errors. Every error this package returns that is caused by the
@@ -31,3 +32,19 @@ func corruptf(file, format string, args ...any) error {
 func unsupportedf(file, format string, args ...any) error {
 	return fmt.Errorf("loader: %s: %w %s", file, ErrUnsupported, fmt.Sprintf(format, args...))
 }
+
+// notExistf reports a model that is not where the reference points. It
+// matches fs.ErrNotExist without printing it: the message already says so.
+func notExistf(format string, args ...any) error {
+	return &kindError{msg: fmt.Sprintf(format, args...), kind: fs.ErrNotExist}
+}
+
+// kindError is a message that matches a sentinel (errors.Is) which it does
+// not repeat.
+type kindError struct {
+	msg  string
+	kind error
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.kind }

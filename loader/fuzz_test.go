@@ -68,7 +68,7 @@ func FuzzParseConfig(f *testing.F) {
 			return
 		}
 		if c.NumLabels != 1 || c.HiddenSize <= 0 || c.NumAttentionHeads <= 0 || c.HiddenSize%c.NumAttentionHeads != 0 ||
-			!(c.LayerNormEps > 0) || c.HiddenAct != "gelu" {
+			!(c.LayerNormEps > 0) || c.HiddenAct != "gelu" || c.NumHiddenLayers > 1<<9 || c.VocabSize > 1<<22 || c.IntermediateSize > 1<<16 {
 			t.Fatalf("accepted an unusable config: %+v", c)
 		}
 	})

@@ -3,6 +3,7 @@ package loader
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,11 +36,7 @@ func Open(ctx context.Context, ref string, opts Options) (*Model, error) {
 		return nil, err
 	}
 	cfgPath := filepath.Join(dir, "config.json")
-	data, err := os.ReadFile(cfgPath)
-	if err != nil {
-		return nil, fmt.Errorf("loader: %w", err)
-	}
-	cfg, err := ParseConfig(data, cfgPath)
+	cfg, err := ReadConfig(cfgPath)
 	if err != nil {
 		return nil, err
 	}
@@ -48,6 +45,10 @@ func Open(ctx context.Context, ref string, opts Options) (*Model, error) {
 	}
 	weights, err := OpenSafetensors(filepath.Join(dir, "model.safetensors"))
 	if err != nil {
+		return nil, err
+	}
+	if err := checkShapes(cfg, cfgPath, weights); err != nil {
+		weights.Close()
 		return nil, err
 	}
 	optional := func(file string) string {
@@ -65,6 +66,69 @@ func Open(ctx context.Context, ref string, opts Options) (*Model, error) {
 		TokenizerJSONPath:   optional("tokenizer.json"),
 		TokenizerConfigPath: optional("tokenizer_config.json"),
 	}, nil
+}
+
+// maxConfigJSON bounds config.json: a BERT config is under 2 KB, and one
+// beyond this is refused before it is read.
+const maxConfigJSON = 1 << 20
+
+// readLimited reads the file at path, refusing it (ErrCorrupt) when it is
+// larger than limit bytes: before reading when its size is known, else as
+// soon as more than limit bytes have arrived.
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("loader: %w", err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > limit {
+		return nil, corruptf(path, "%d bytes, more than the %d a %s may have", st.Size(), limit, filepath.Base(path))
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("loader: %w", err)
+	}
+	if int64(len(data)) > limit {
+		return nil, corruptf(path, "more than the %d bytes a %s may have", limit, filepath.Base(path))
+	}
+	return data, nil
+}
+
+// checkShapes checks every size in the config against the tensors that it
+// shapes, so that nothing is allocated from a size the weights do not bear
+// out: the embedding tables, and the attention and intermediate weights of
+// every one of num_hidden_layers layers. Errors name the config file, the
+// field and the weights file.
+func checkShapes(c *Config, cfgPath string, w *Safetensors) error {
+	type want struct {
+		tensor string
+		shape  [2]int
+		fields string
+	}
+	wants := []want{
+		{"embeddings.word_embeddings.weight", [2]int{c.VocabSize, c.HiddenSize}, "vocab_size, hidden_size"},
+		{"embeddings.position_embeddings.weight", [2]int{c.MaxPositionEmbeddings, c.HiddenSize}, "max_position_embeddings, hidden_size"},
+		{"embeddings.token_type_embeddings.weight", [2]int{c.TypeVocabSize, c.HiddenSize}, "type_vocab_size, hidden_size"},
+	}
+	for i := range c.NumHiddenLayers {
+		p := fmt.Sprintf("encoder.layer.%d.", i)
+		wants = append(wants,
+			want{p + "attention.self.query.weight", [2]int{c.HiddenSize, c.HiddenSize}, "num_hidden_layers, hidden_size"},
+			want{p + "intermediate.dense.weight", [2]int{c.IntermediateSize, c.HiddenSize}, "num_hidden_layers, intermediate_size"})
+	}
+	for _, x := range wants {
+		info, ok := w.Info(bertPrefix + x.tensor)
+		if !ok {
+			info, ok = w.Info(x.tensor)
+		}
+		if !ok {
+			return corruptf(cfgPath, "%s: %s has no tensor %q (nor with %q)", x.fields, w.name, x.tensor, bertPrefix)
+		}
+		if len(info.Shape) != 2 || info.Shape[0] != x.shape[0] || info.Shape[1] != x.shape[1] {
+			return corruptf(cfgPath, "%s say %s is %v, but %s has %v", x.fields, x.tensor, x.shape, w.name, info.Shape)
+		}
+	}
+	return nil
 }
 
 // Float32 returns a weight by its Hugging Face name and its shape (see

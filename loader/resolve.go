@@ -71,7 +71,10 @@ func RepoFolder(repoID string) string {
 // its snapshot directly. "" means DefaultModel. The directory must hold
 // config.json, model.safetensors, and vocab.txt or tokenizer.json. A model
 // missing from the cache, or only partly there, gives an error wrapping
-// ErrNotCached that shows the command that downloads it.
+// ErrNotCached that says what is missing. A reference that reads as a path
+// (absolute, relative with ./ or ../, more than one '/', or whose first part
+// is a local directory) and does not exist, or that is no repo id at all,
+// gives "no such model directory", wrapping fs.ErrNotExist.
 func Resolve(ref string, opts Options) (string, error) {
 	if ref == "" {
 		ref = DefaultModel
@@ -80,7 +83,7 @@ func Resolve(ref string, opts Options) (string, error) {
 	switch {
 	case err == nil && st.IsDir():
 		if missing := missingFiles(ref); missing != "" {
-			return "", fmt.Errorf("loader: %s: not a model directory: missing %s: %w", ref, missing, fs.ErrNotExist)
+			return "", notExistf("loader: %s: not a model directory: missing %s", ref, missing)
 		}
 		return ref, nil
 	case err == nil:
@@ -88,9 +91,12 @@ func Resolve(ref string, opts Options) (string, error) {
 	case !errors.Is(err, fs.ErrNotExist):
 		return "", fmt.Errorf("loader: %w", err)
 	}
+	if looksLikePath(ref) {
+		return "", notExistf("loader: %s: no such model directory", ref)
+	}
 	repo, rev, err := parseRepoRef(ref, opts.Revision)
 	if err != nil {
-		return "", fmt.Errorf("loader: %s: no such directory, and %w", ref, err)
+		return "", notExistf("loader: %s: no such model directory, and %v", ref, err)
 	}
 	cache := opts.CacheDir
 	if cache == "" {
@@ -100,6 +106,23 @@ func Resolve(ref string, opts Options) (string, error) {
 		return "", fmt.Errorf("loader: %s: no home directory to find the Hugging Face cache in; set HF_HUB_CACHE or HF_HOME", ref)
 	}
 	return resolveCached(cache, repo, rev)
+}
+
+// looksLikePath tells a reference meant as a directory from a repo id
+// "org/name[@rev]": "testdata/tinyy" (a typo of a local directory, since
+// testdata exists here) must not go to the hub.
+func looksLikePath(ref string) bool {
+	repo, _, _ := strings.Cut(ref, "@")
+	if filepath.IsAbs(ref) || strings.HasPrefix(ref, ".") || strings.HasPrefix(ref, "~") ||
+		strings.ContainsRune(repo, '\\') || strings.Count(repo, "/") > 1 {
+		return true
+	}
+	org, _, ok := strings.Cut(repo, "/")
+	if !ok {
+		return false // parseRepoRef says why it is no repo id
+	}
+	st, err := os.Stat(org)
+	return err == nil && st.IsDir()
 }
 
 // parseRepoRef splits "org/name[@rev]" and checks both parts the way
@@ -172,11 +195,7 @@ func isCommitHash(s string) bool {
 
 func resolveCached(cache, repo, rev string) (string, error) {
 	notCached := func(why string) error {
-		cmd := "minilm download " + repo
-		if rev != defaultRevision {
-			cmd += " --revision " + rev
-		}
-		return fmt.Errorf("loader: %s at revision %s: %w (%s); download it with: %s", repo, rev, ErrNotCached, why, cmd)
+		return fmt.Errorf("loader: %s at revision %s: %w (%s)", repo, rev, ErrNotCached, why)
 	}
 	repoDir := filepath.Join(cache, RepoFolder(repo))
 	if st, err := os.Stat(repoDir); err != nil || !st.IsDir() {

@@ -2,16 +2,19 @@ package replica
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/minilm-dev/minilm/engine"
 	"github.com/minilm-dev/minilm/engine/batch"
+	"github.com/minilm-dev/minilm/internal/backendhook"
 	"github.com/minilm-dev/minilm/kernels"
+	"github.com/minilm-dev/minilm/kernels/cpu"
 )
 
 // DefaultPoolBatchSize is how many sequences a Pool sends a worker at once
@@ -28,6 +31,10 @@ type PoolConfig struct {
 	// most this many sequences, spread over the workers. Default
 	// DefaultPoolBatchSize.
 	BatchSize int
+	// PrivateWeights turns off the shared packed weights: each CPU worker
+	// then packs its own copy (about 40 MiB for MiniLM-L6) instead of
+	// mapping the one NewPool packs into a memory file (Linux only).
+	PrivateWeights bool
 }
 
 // Pool scores pairs like an engine.Model, on worker processes: it tokenizes
@@ -37,6 +44,7 @@ type Pool struct {
 	tok       *engine.Model // tokenizes only; its forward pass is never run
 	sup       *Supervisor
 	batchSize int
+	shared    *os.File // the packed weights every worker maps, or nil
 }
 
 // NewPool resolves ref (a model directory or Hugging Face repo id, as
@@ -44,14 +52,11 @@ type Pool struct {
 // cfg.Workers workers on it and returns once they are ready.
 //
 // opts.MaxLength and opts.Truncation apply where pairs are tokenized, in
-// this process; opts.Backend and opts.Activation are passed to the workers,
+// this process; opts.Backend, opts.Activation and opts.Precision are passed
+// to the workers,
 // and opts.Threads (default: one per CPU) is split evenly between them.
-// Workers use the engine's default MaxTokensPerBatch. opts.NewBackend cannot
-// cross a process boundary and is refused.
+// Workers use the engine's default MaxTokensPerBatch.
 func NewPool(ctx context.Context, ref string, opts engine.Options, cfg PoolConfig) (*Pool, error) {
-	if opts.NewBackend != nil {
-		return nil, errors.New("replica: pool: engine.Options.NewBackend cannot be passed to worker processes")
-	}
 	defaults, err := cfg.Config.withDefaults()
 	if err != nil {
 		return nil, err
@@ -62,10 +67,10 @@ func NewPool(ctx context.Context, ref string, opts engine.Options, cfg PoolConfi
 	// The local model resolves ref once and tokenizes with exactly the
 	// engine's settings; its backend holds no weights and computes nothing.
 	local := opts
-	local.NewBackend = func(int) (kernels.Backend, error) { return tokenizeOnly{}, nil }
 	local.Threads = 1
 	local.MaxTokensPerBatch = 1 // the engine raises it to the longest sequence
-	tok, err := engine.Load(ctx, ref, local)
+	tokenizeOnlyCtx := backendhook.With(ctx, func(int) (kernels.Backend, error) { return tokenizeOnly{}, nil })
+	tok, err := engine.Load(tokenizeOnlyCtx, ref, local)
 	if err != nil {
 		return nil, err
 	}
@@ -94,13 +99,31 @@ func NewPool(ctx context.Context, ref string, opts engine.Options, cfg PoolConfi
 	}
 	cfg.Args = []string{"worker", "--model", info.Dir, "--backend", backend,
 		"--activation", activation, "--threads", strconv.Itoa(max(1, threads/defaults.Workers))}
+	if opts.Precision != "" {
+		cfg.Args = append(cfg.Args, "--precision", opts.Precision)
+	}
 	cfg.Model = id
-	sup, err := Start(ctx, cfg.Config)
+	var shared *os.File
+	if !cfg.PrivateWeights {
+		shared, err = shareWeights(ctx, info.Dir, opts, backend)
+	}
 	if err != nil {
 		tok.Close()
 		return nil, err
 	}
-	return &Pool{tok: tok, sup: sup, batchSize: cfg.BatchSize}, nil
+	if shared != nil {
+		cfg.Files = append(slices.Clip(cfg.Files), shared)
+		cfg.Env = append(slices.Clip(cfg.Env), fmt.Sprintf("%s=/proc/self/fd/%d", cpu.SharedWeightsEnv, 2+len(cfg.Files)))
+	}
+	sup, err := Start(ctx, cfg.Config)
+	if err != nil {
+		tok.Close()
+		if shared != nil {
+			shared.Close()
+		}
+		return nil, err
+	}
+	return &Pool{tok: tok, sup: sup, batchSize: cfg.BatchSize, shared: shared}, nil
 }
 
 // Tokenize turns a pair into model input, as engine.Model.Tokenize.
@@ -110,7 +133,11 @@ func (p *Pool) Tokenize(pair engine.Pair) (engine.Sequence, error) {
 
 // Score returns one score per pair, in order, as engine.Model.Score.
 func (p *Pool) Score(ctx context.Context, pairs []engine.Pair) ([]float32, error) {
-	return p.score(ctx, len(pairs), func(start, end int) ([]engine.Sequence, error) {
+	return p.scorePairs(ctx, pairs, p.batchSize)
+}
+
+func (p *Pool) scorePairs(ctx context.Context, pairs []engine.Pair, batchSize int) ([]float32, error) {
+	return p.score(ctx, len(pairs), batchSize, func(start, end int) ([]engine.Sequence, error) {
 		seqs := make([]engine.Sequence, 0, end-start)
 		for i := start; i < end; i++ {
 			s, err := p.tok.Tokenize(pairs[i])
@@ -127,7 +154,7 @@ func (p *Pool) Score(ctx context.Context, pairs []engine.Pair) ([]float32, error
 // than the batch size are split into requests that run on several workers
 // at once.
 func (p *Pool) ScoreSequences(ctx context.Context, seqs []engine.Sequence) ([]float32, error) {
-	return p.score(ctx, len(seqs), func(start, end int) ([]engine.Sequence, error) {
+	return p.score(ctx, len(seqs), p.batchSize, func(start, end int) ([]engine.Sequence, error) {
 		return seqs[start:end], nil
 	})
 }
@@ -148,29 +175,33 @@ func (p *Pool) ScoreTimed(ctx context.Context, seqs []engine.Sequence) ([]float3
 }
 
 // Rank scores every document against the query and returns them best first
-// (ties keep input order); topK > 0 keeps only the first topK.
-func (p *Pool) Rank(ctx context.Context, query string, docs []string, topK int) ([]engine.Ranked, error) {
-	pairs := make([]engine.Pair, len(docs))
-	for i, d := range docs {
-		pairs[i] = engine.Pair{Query: query, Passage: d}
+// (ties keep input order), as engine.Model.Rank; opts.BatchSize > 0 sizes
+// the requests instead of PoolConfig.BatchSize.
+func (p *Pool) Rank(ctx context.Context, query string, docs []string, opts engine.RankOptions) ([]engine.Ranked, error) {
+	if opts.TopK < 0 || opts.BatchSize < 0 {
+		return nil, fmt.Errorf("replica: pool: RankOptions TopK %d, BatchSize %d: want 0 or more", opts.TopK, opts.BatchSize)
 	}
-	scores, err := p.Score(ctx, pairs)
+	size := p.batchSize
+	if opts.BatchSize > 0 {
+		size = opts.BatchSize
+	}
+	scores, err := p.scorePairs(ctx, engine.RankPairs(query, docs), size)
 	if err != nil {
 		return nil, err
 	}
-	return engine.RankScores(scores, topK), nil
+	return engine.RankScores(scores, docs, opts), nil
 }
 
 // score splits n sequences into batches, gets each from batch (tokenizing
 // it, timed), and scores them concurrently; the supervisor's admission
 // bounds how many are in flight. The first failure cancels the rest.
-func (p *Pool) score(ctx context.Context, n int, batch func(start, end int) ([]engine.Sequence, error)) ([]float32, error) {
+func (p *Pool) score(ctx context.Context, n, batchSize int, batch func(start, end int) ([]engine.Sequence, error)) ([]float32, error) {
 	out := make([]float32, n)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
-	for start := 0; start < n && ctx.Err() == nil; start += p.batchSize {
-		end := min(n, start+p.batchSize)
+	for start := 0; start < n && ctx.Err() == nil; start += batchSize {
+		end := min(n, start+batchSize)
 		began := time.Now()
 		seqs, err := batch(start, end)
 		if err != nil {
@@ -214,6 +245,9 @@ func (p *Pool) Close(ctx context.Context) error {
 	err := p.sup.Close(ctx)
 	if cerr := p.tok.Close(); err == nil {
 		err = cerr
+	}
+	if p.shared != nil {
+		p.shared.Close()
 	}
 	return err
 }

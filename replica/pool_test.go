@@ -5,7 +5,6 @@ package replica
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -110,11 +109,11 @@ func TestPool(t *testing.T) {
 	for i := range docs {
 		docs[i] = pairs[i].Passage
 	}
-	wantRank, err := m.Rank(ctx, "berlin population?", docs, 5)
+	wantRank, err := m.Rank(ctx, "berlin population?", docs, engine.RankOptions{TopK: 5, ReturnDocuments: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	gotRank, err := p.Rank(ctx, "berlin population?", docs, 5)
+	gotRank, err := p.Rank(ctx, "berlin population?", docs, engine.RankOptions{TopK: 5, ReturnDocuments: true, BatchSize: 3})
 	if err != nil {
 		t.Fatalf("Rank: %v", err)
 	}
@@ -122,7 +121,7 @@ func TestPool(t *testing.T) {
 		t.Fatalf("Rank kept %d documents, want 5", len(gotRank))
 	}
 	for i := range gotRank {
-		if gotRank[i].Index != wantRank[i].Index || math.Abs(float64(gotRank[i].Score-wantRank[i].Score)) > 1e-6 {
+		if gotRank[i].Index != wantRank[i].Index || gotRank[i].Document != docs[gotRank[i].Index] || math.Abs(float64(gotRank[i].Score-wantRank[i].Score)) > 1e-6 {
 			t.Errorf("Rank[%d] = %+v, in process %+v", i, gotRank[i], wantRank[i])
 		}
 	}
@@ -134,10 +133,10 @@ func TestPool(t *testing.T) {
 		t.Errorf("Tokenizer().Info() = %+v, want the model in %s with max length %d", info, m.Info().Dir, poolOpts.MaxLength)
 	}
 
-	// 100 pairs in batches of 8, twice, then 20 documents.
+	// 100 pairs in batches of 8, twice, then 20 documents in Rank's batches of 3.
 	mt := p.Metrics()
-	if mt.Batches != 13+13+3 || mt.Sequences != 220 || mt.Failed != 0 {
-		t.Errorf("Metrics: %d batches, %d sequences, %d failed; want 29, 220, 0", mt.Batches, mt.Sequences, mt.Failed)
+	if mt.Batches != 13+13+7 || mt.Sequences != 220 || mt.Failed != 0 {
+		t.Errorf("Metrics: %d batches, %d sequences, %d failed; want 33, 220, 0", mt.Batches, mt.Sequences, mt.Failed)
 	}
 	if mt.Tokenize <= 0 {
 		t.Errorf("Metrics.Tokenize = %v: Score tokenizes, and its time is recorded", mt.Tokenize)
@@ -211,14 +210,5 @@ func TestPoolErrors(t *testing.T) {
 	// The pool still serves after failed calls.
 	if got, err := p.Score(ctx, poolPairs(9)); err != nil || len(got) != 9 {
 		t.Errorf("Score after failures = %d scores, %v", len(got), err)
-	}
-}
-
-func TestPoolRefusesNewBackend(t *testing.T) {
-	opts := poolOpts
-	opts.NewBackend = func(int) (kernels.Backend, error) { return nil, fmt.Errorf("unused") }
-	_, err := NewPool(t.Context(), tinyModel, opts, PoolConfig{Config: fakeConfig(t, "engine")})
-	if err == nil || !strings.Contains(err.Error(), "NewBackend") {
-		t.Errorf("NewPool with NewBackend = %v, want a refusal", err)
 	}
 }

@@ -24,6 +24,10 @@ type Config struct {
 	Path string
 	Args []string
 	Env  []string
+	// Files are inherited by every worker as descriptors 3, 4, ... (the
+	// Pool passes the shared packed weights this way). The supervisor does
+	// not close them.
+	Files []*os.File
 
 	Workers   int // worker processes; default 2
 	Window    int // batches in flight per worker; default 2
@@ -588,6 +592,7 @@ func (s *Supervisor) down(w WorkerID) {
 // spawn starts one worker process and the goroutines that serve its pipes.
 func (s *Supervisor) spawn(w WorkerID) (*proc, error) {
 	cmd := execCommand(s.cfg.Path, s.cfg.Args, s.cfg.Env)
+	cmd.ExtraFiles = s.cfg.Files
 	p := &proc{id: w, cmd: cmd, frames: make(chan []byte, s.cfg.Window+2), tail: newTail(stderrLines)}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

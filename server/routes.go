@@ -273,7 +273,7 @@ func (s *Server) score(ctx context.Context, c *core, j *job) (*outcome, *apiErro
 		if e == nil {
 			continue
 		}
-		var le *tokenizer.LengthError
+		var le *tokenizer.TooLongError
 		if errors.As(e, &le) {
 			return nil, newError(http.StatusRequestEntityTooLarge, typeValidation, "too_long",
 				"input %d: `inputs` must have at most %d tokens. Given: %d (send \"truncate\": true to cut it)", i, le.Max, le.Tokens)
@@ -300,7 +300,9 @@ func (s *Server) score(ctx context.Context, c *core, j *job) (*outcome, *apiErro
 func sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
 
 // ranked orders a request's documents best first and keeps its top_n.
-func ranked(j *job, out *outcome) []engine.Ranked { return engine.RankScores(out.scores, j.topN) }
+func ranked(j *job, out *outcome) []engine.Ranked {
+	return engine.RankScores(out.scores, nil, engine.RankOptions{TopK: j.topN})
+}
 
 type teiRank struct {
 	Index int     `json:"index"`

@@ -84,7 +84,7 @@ func TestRerankDialects(t *testing.T) {
 		pairs[i] = engine.Pair{Query: query, Passage: d}
 	}
 	raw := reference(t, be, pairs)
-	order := engine.RankScores(raw, 0) // sigmoid is monotonic: the same order
+	order := engine.RankScores(raw, docs, engine.RankOptions{}) // sigmoid is monotonic: the same order
 	require.NotEqual(t, 0, order[0].Index, "the case must need reordering")
 
 	t.Run("tei", func(t *testing.T) {
@@ -431,7 +431,7 @@ func TestConcurrentRequestsShareBatches(t *testing.T) {
 		for d, doc := range r.docs {
 			pairs[d] = engine.Pair{Query: r.query, Passage: doc}
 		}
-		want := engine.RankScores(reference(t, be, pairs), 0)
+		want := engine.RankScores(reference(t, be, pairs), r.docs, engine.RankOptions{})
 		require.Len(t, results[i], len(want), "request %d", i)
 		for k, w := range want {
 			assert.Equal(t, w.Index, results[i][k].Index, "request %d rank %d", i, k)

@@ -54,7 +54,7 @@ func TestCharTable(t *testing.T) {
 		if !listed {
 			want = row{fmt.Sprintf("%04X", r), "word"}
 		}
-		buf, _ = n.normalize(buf[:0], string(r), 0)
+		buf, _, _ = n.normalize(buf[:0], string(r), 0, 0)
 		hex = hex[:0]
 		for _, c := range buf {
 			hex = append(hex, fmt.Sprintf("%04X", c.r))

@@ -1,7 +1,9 @@
 package tokenizer
 
 import (
+	"bytes"
 	"errors"
+	"maps"
 	"slices"
 	"testing"
 	"unicode/utf8"
@@ -127,6 +129,94 @@ func FuzzParseTokenizerJSON(f *testing.F) {
 			return
 		}
 		for _, text := range []string{"ab a中! [CLS]x", "Ab\u0301 b", ""} {
+			enc, err := tok.EncodePair(text, text, 0, LongestFirst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkEncoding(t, tok, enc, 0, text, text)
+		}
+	})
+}
+
+// FuzzParseVocab feeds arbitrary vocab.txt contents to the loader: it must
+// refuse them with ErrBadFile or give a vocabulary of UTF-8 tokens whose ids
+// are line numbers.
+func FuzzParseVocab(f *testing.F) {
+	for _, seed := range []string{"[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n##s\n", "", "\n\n", "a\r\nb", "\xff\xfe", "a\x00"} {
+		f.Add([]byte(seed), uint16(0))
+	}
+	f.Add([]byte("a\nb\nc\n"), uint16(2))
+	f.Fuzz(func(t *testing.T, data []byte, rows uint16) {
+		vocab, err := parseVocab(bytes.NewReader(data), "vocab.txt", int(rows))
+		if err != nil {
+			if !errors.Is(err, ErrBadFile) {
+				t.Fatalf("error does not wrap ErrBadFile: %v", err)
+			}
+			return
+		}
+		lines := bytes.Count(data, []byte{'\n'}) + 1
+		for tok, id := range vocab {
+			if !utf8.ValidString(tok) || id < 0 || int(id) >= lines || rows > 0 && int(id) >= int(rows) {
+				t.Fatalf("token %q id %d from %d lines, %d rows", tok, id, lines, rows)
+			}
+		}
+		// Whatever the vocabulary, the tokenizer built on it encodes.
+		cfg := &tokenizerConfigFile{path: "tokenizer_config.json"}
+		st, err := settingsFromVocab(vocab, cfg)
+		if err != nil {
+			return
+		}
+		tok, err := build(st)
+		if err != nil {
+			t.Fatalf("build of a checked vocabulary: %v", err)
+		}
+		enc, err := tok.EncodePair("hello worlds", "[SEP]x", 8, LongestFirst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkEncoding(t, tok, enc, 8, "hello worlds", "[SEP]x")
+	})
+}
+
+// FuzzTokenizerSettings feeds arbitrary tokenizer_config.json and
+// special_tokens_map.json contents to the loader: they must be refused with
+// ErrBadFile or give settings whose tokenizer encodes.
+func FuzzTokenizerSettings(f *testing.F) {
+	f.Add([]byte(`{"do_lower_case": false, "model_max_length": 512, "unk_token": "[UNK]", "additional_special_tokens": ["<x>"]}`),
+		[]byte(`{"cls_token": {"content": "[CLS]", "lstrip": false}, "mask_token": "[MASK]"}`))
+	f.Add([]byte(`{"model_max_length": 1e30, "strip_accents": null, "tokenize_chinese_chars": false}`), []byte(`{}`))
+	f.Add([]byte(`{"sep_token": {"content": 1}}`), []byte(`null`))
+	f.Add([]byte(`[`), []byte(`{"unk_token": "<unk>"}`))
+	vocab := map[string]int32{"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "<unk>": 3, "hello": 4, "##s": 5}
+	f.Fuzz(func(t *testing.T, config, specials []byte) {
+		cfg := &tokenizerConfigFile{path: "tokenizer_config.json"}
+		if err := parseConfig(config, cfg.path, cfg); err != nil {
+			if !errors.Is(err, ErrBadFile) {
+				t.Fatalf("config error does not wrap ErrBadFile: %v", err)
+			}
+			return
+		}
+		if err := parseSpecialTokensMap(specials, "special_tokens_map.json", cfg); err != nil {
+			if !errors.Is(err, ErrBadFile) {
+				t.Fatalf("map error does not wrap ErrBadFile: %v", err)
+			}
+			return
+		}
+		if n := cfg.modelMaxLength(); n < 0 {
+			t.Fatalf("model_max_length %d", n)
+		}
+		st, err := settingsFromVocab(maps.Clone(vocab), cfg)
+		if err != nil {
+			if !errors.Is(err, ErrBadFile) {
+				t.Fatalf("settings error does not wrap ErrBadFile: %v", err)
+			}
+			return
+		}
+		tok, err := build(st)
+		if err != nil {
+			return
+		}
+		for _, text := range []string{"hellos HELLO x", "[CLS]<unk>", ""} {
 			enc, err := tok.EncodePair(text, text, 0, LongestFirst)
 			if err != nil {
 				t.Fatal(err)

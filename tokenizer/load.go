@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -15,10 +16,63 @@ import (
 
 // File names in a Hugging Face model directory.
 const (
-	tokenizerJSON   = "tokenizer.json"
-	vocabTXT        = "vocab.txt"
-	tokenizerConfig = "tokenizer_config.json"
+	tokenizerJSON    = "tokenizer.json"
+	vocabTXT         = "vocab.txt"
+	tokenizerConfig  = "tokenizer_config.json"
+	specialTokensMap = "special_tokens_map.json"
 )
+
+// Size limits per kind of file, far above any BERT tokenizer's (the largest,
+// multilingual BERT's, has a 1 MB vocab.txt and a 2.9 MB tokenizer.json) and
+// far below what would exhaust memory: a file beyond its limit is refused
+// before it is read, and a stream that grows past it is cut off there.
+const (
+	maxTokenizerJSON = 32 << 20
+	maxVocabTXT      = 16 << 20
+	maxSettingsJSON  = 1 << 20 // tokenizer_config.json, special_tokens_map.json
+	maxVocabLine     = 1 << 10 // bytes in one vocab.txt token
+)
+
+// ErrBadFile marks a tokenizer file that is unreadable as one: too large,
+// not UTF-8 text, malformed, empty, or missing a token the settings name.
+var ErrBadFile = errors.New("bad tokenizer file")
+
+// badFilef reports what is wrong with the file at path, wrapping ErrBadFile.
+func badFilef(path, format string, args ...any) error {
+	return fmt.Errorf("tokenizer: %s: %w: %s", path, ErrBadFile, fmt.Sprintf(format, args...))
+}
+
+// Options are checks against the model that the tokenizer belongs to.
+type Options struct {
+	// VocabSize is the number of rows of the model's word embedding table
+	// (config.json's vocab_size); 0: unknown, not checked. Every token id
+	// must index a row, so reading stops at the first token beyond it; and
+	// a vocabulary covering less than 15/16 of the rows (more than any
+	// padding of the table) belongs to another model, so it is refused.
+	VocabSize int
+}
+
+// readLimited reads the file at path, refusing it (ErrBadFile) when it is
+// larger than limit bytes: before reading when its size is known, else as
+// soon as more than limit bytes have arrived.
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > limit {
+		return nil, badFilef(path, "%d bytes, more than the %d a %s may have", st.Size(), limit, filepath.Base(path))
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	if int64(len(data)) > limit {
+		return nil, badFilef(path, "more than the %d bytes a %s may have", limit, filepath.Base(path))
+	}
+	return data, nil
+}
 
 // settings is everything Load gathers before building a Tokenizer.
 type settings struct {
@@ -31,23 +85,32 @@ type settings struct {
 }
 
 // Load reads the tokenizer of the model directory dir: tokenizer.json when
-// present, else vocab.txt with tokenizer_config.json. model_max_length comes
-// from tokenizer_config.json in both cases.
+// present, else vocab.txt with tokenizer_config.json and
+// special_tokens_map.json. model_max_length comes from tokenizer_config.json
+// in both cases. It is LoadWith without checks against the model.
 func Load(dir string) (*Tokenizer, error) {
-	cfg, err := readConfig(filepath.Join(dir, tokenizerConfig))
+	return LoadWith(dir, Options{})
+}
+
+// LoadWith is Load with the checks of opts. Files that are not a tokenizer
+// (see ErrBadFile) are refused with an error naming the file.
+func LoadWith(dir string, opts Options) (*Tokenizer, error) {
+	cfg, err := readConfig(filepath.Join(dir, tokenizerConfig), filepath.Join(dir, specialTokensMap))
 	if err != nil {
 		return nil, err
 	}
 	var st settings
 	path := filepath.Join(dir, tokenizerJSON)
-	data, err := os.ReadFile(path)
+	data, err := readLimited(path, maxTokenizerJSON)
 	switch {
 	case err == nil:
 		st, err = parseTokenizerJSON(data, path)
+		if err == nil && opts.VocabSize > 0 && len(st.vocab) > opts.VocabSize {
+			err = badFilef(path, "%d tokens, more than the model's %d embedding rows", len(st.vocab), opts.VocabSize)
+		}
 	case errors.Is(err, fs.ErrNotExist):
-		st, err = fromVocabTXT(filepath.Join(dir, vocabTXT), cfg)
-	default:
-		err = fmt.Errorf("tokenizer: %w", err)
+		path = filepath.Join(dir, vocabTXT)
+		st, err = fromVocabTXT(path, cfg, opts.VocabSize)
 	}
 	if err != nil {
 		return nil, err
@@ -55,7 +118,14 @@ func Load(dir string) (*Tokenizer, error) {
 	st.modelMaxLength = cfg.modelMaxLength()
 	t, err := build(st)
 	if err != nil {
-		return nil, fmt.Errorf("tokenizer: %s: %w", dir, err)
+		return nil, fmt.Errorf("tokenizer: %s: %w: %w", path, ErrBadFile, err)
+	}
+	if rows := opts.VocabSize; rows > 0 {
+		if n := t.VocabSize(); n > rows {
+			return nil, badFilef(path, "token ids reach %d, beyond the model's %d embedding rows", n-1, rows)
+		} else if n < rows-rows/16 {
+			return nil, badFilef(path, "%d tokens for the model's %d embedding rows: the vocabulary of another model?", n, rows)
+		}
 	}
 	return t, nil
 }
@@ -75,20 +145,77 @@ type tokenizerConfigFile struct {
 	path                 string
 }
 
-func readConfig(path string) (*tokenizerConfigFile, error) {
-	cfg := &tokenizerConfigFile{path: path}
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return cfg, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("tokenizer: %w", err)
-	}
-	if err := json.Unmarshal(data, cfg); err != nil {
-		return nil, fmt.Errorf("tokenizer: %s: %w", path, err)
-	}
-	return cfg, nil
+// specialTokensFile is special_tokens_map.json: the special tokens'
+// settings, which (as in transformers) override tokenizer_config.json's.
+type specialTokensFile struct {
+	UnkToken          json.RawMessage   `json:"unk_token"`
+	SepToken          json.RawMessage   `json:"sep_token"`
+	PadToken          json.RawMessage   `json:"pad_token"`
+	ClsToken          json.RawMessage   `json:"cls_token"`
+	MaskToken         json.RawMessage   `json:"mask_token"`
+	AdditionalSpecial []json.RawMessage `json:"additional_special_tokens"`
 }
+
+// readConfig reads tokenizer_config.json and special_tokens_map.json; each
+// may be absent.
+func readConfig(path, mapPath string) (*tokenizerConfigFile, error) {
+	cfg := &tokenizerConfigFile{path: path}
+	data, err := readLimited(path, maxSettingsJSON)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, err
+	default:
+		if err := parseConfig(data, path, cfg); err != nil {
+			return nil, err
+		}
+	}
+	data, err = readLimited(mapPath, maxSettingsJSON)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return cfg, nil
+	case err != nil:
+		return nil, err
+	}
+	return cfg, parseSpecialTokensMap(data, mapPath, cfg)
+}
+
+// parseConfig decodes tokenizer_config.json into cfg.
+func parseConfig(data []byte, path string, cfg *tokenizerConfigFile) error {
+	if err := json.Unmarshal(data, cfg); err != nil {
+		return badFilef(path, "%v", err)
+	}
+	return nil
+}
+
+// parseSpecialTokensMap decodes special_tokens_map.json over cfg: the
+// tokens it sets (not null) replace tokenizer_config.json's.
+func parseSpecialTokensMap(data []byte, path string, cfg *tokenizerConfigFile) error {
+	var m specialTokensFile
+	if err := json.Unmarshal(data, &m); err != nil {
+		return badFilef(path, "%v", err)
+	}
+	for _, f := range []struct{ src, dst *json.RawMessage }{
+		{&m.UnkToken, &cfg.UnkToken},
+		{&m.SepToken, &cfg.SepToken},
+		{&m.PadToken, &cfg.PadToken},
+		{&m.ClsToken, &cfg.ClsToken},
+		{&m.MaskToken, &cfg.MaskToken},
+	} {
+		if len(*f.src) > 0 && !isNull(*f.src) {
+			if _, err := tokenString(*f.src, ""); err != nil {
+				return badFilef(path, "special token: %v", err)
+			}
+			*f.dst = *f.src
+		}
+	}
+	if m.AdditionalSpecial != nil {
+		cfg.AdditionalSpecial = m.AdditionalSpecial
+	}
+	return nil
+}
+
+func isNull(raw json.RawMessage) bool { return strings.TrimSpace(string(raw)) == "null" }
 
 // modelMaxLength treats transformers' "no limit" placeholder (1e30) and
 // other absurd values as absent.
@@ -106,7 +233,7 @@ func (c *tokenizerConfigFile) modelMaxLength() int {
 // tokenString reads a special token setting written either as a string or
 // as an AddedToken object {"content": ...}; def when absent or null.
 func tokenString(raw json.RawMessage, def string) (string, error) {
-	if len(raw) == 0 || string(raw) == "null" {
+	if len(raw) == 0 || isNull(raw) {
 		return def, nil
 	}
 	var s string
@@ -123,28 +250,39 @@ func tokenString(raw json.RawMessage, def string) (string, error) {
 }
 
 // fromVocabTXT builds the settings transformers' BertTokenizerFast
-// converter would: clean_text on, the other flags from the config.
-func fromVocabTXT(path string, cfg *tokenizerConfigFile) (settings, error) {
-	st := settings{prefix: "##", maxWordChars: 100, cleanText: true, chineseChars: true, lowercase: true}
+// converter would: clean_text on, the other flags from the config. The file
+// must be UTF-8 text of one token a line, with the unknown, classifier and
+// separator tokens among them; rows > 0 (see Options.VocabSize) stops reading
+// at the first line beyond it.
+func fromVocabTXT(path string, cfg *tokenizerConfigFile, rows int) (settings, error) {
+	var st settings
 	f, err := os.Open(path)
 	if err != nil {
 		return st, fmt.Errorf("tokenizer: no %s or %s: %w", tokenizerJSON, vocabTXT, err)
 	}
 	defer f.Close()
-	st.vocab = make(map[string]int32)
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
-	var next int32
-	for ; sc.Scan(); next++ {
-		if next == math.MaxInt32 {
-			return st, fmt.Errorf("tokenizer: %s: too many tokens", path)
-		}
-		// transformers strips only the line ending, keeping other spaces;
-		// a repeated token takes its last line's id.
-		st.vocab[strings.TrimRight(sc.Text(), "\r")] = next
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > maxVocabTXT {
+		return st, badFilef(path, "%d bytes, more than the %d a vocab.txt may have", fi.Size(), int64(maxVocabTXT))
 	}
-	if err := sc.Err(); err != nil {
+	vocab, err := parseVocab(io.LimitReader(f, maxVocabTXT+1), path, rows)
+	if err != nil {
+		return st, err
+	}
+	st, err = settingsFromVocab(vocab, cfg)
+	if err != nil {
 		return st, fmt.Errorf("tokenizer: %s: %w", path, err)
+	}
+	return st, nil
+}
+
+// settingsFromVocab completes the settings of a vocab.txt vocabulary (as
+// parseVocab returns it) from the config. Its errors wrap ErrBadFile; the
+// caller names the vocabulary file.
+func settingsFromVocab(vocab map[string]int32, cfg *tokenizerConfigFile) (settings, error) {
+	st := settings{vocab: vocab, prefix: "##", maxWordChars: 100, cleanText: true, chineseChars: true, lowercase: true}
+	next := int32(len(st.vocab))
+	for _, id := range st.vocab {
+		next = max(next, id+1)
 	}
 	if cfg.DoLowerCase != nil {
 		st.lowercase = *cfg.DoLowerCase
@@ -171,7 +309,7 @@ func fromVocabTXT(path string, cfg *tokenizerConfigFile) (settings, error) {
 	for _, n := range names {
 		s, err := tokenString(n.raw, n.def)
 		if err != nil {
-			return st, fmt.Errorf("tokenizer: %s: special token: %w", cfg.path, err)
+			return st, badFilef(cfg.path, "special token: %v", err)
 		}
 		if n.dst != nil {
 			*n.dst = s
@@ -181,13 +319,18 @@ func fromVocabTXT(path string, cfg *tokenizerConfigFile) (settings, error) {
 	for _, raw := range cfg.AdditionalSpecial {
 		s, err := tokenString(raw, "")
 		if err != nil {
-			return st, fmt.Errorf("tokenizer: %s: additional_special_tokens: %w", cfg.path, err)
+			return st, badFilef(cfg.path, "additional_special_tokens: %v", err)
 		}
 		contents = append(contents, s)
 	}
+	for _, n := range []struct{ what, tok string }{{"unknown", st.unk}, {"classifier", st.cls}, {"separator", st.sep}} {
+		if _, ok := st.vocab[n.tok]; !ok {
+			return st, fmt.Errorf("%w: no line %q, the %s token %s names", ErrBadFile, n.tok, n.what, settingsName(cfg))
+		}
+	}
 	for _, c := range contents {
-		// transformers adds a special token missing from the vocabulary
-		// with a new id; the pad and mask tokens of some vocabularies are.
+		// transformers adds any other special token missing from the
+		// vocabulary with a new id; the pad and mask tokens of some are.
 		id, ok := st.vocab[c]
 		if c == "" {
 			continue
@@ -200,6 +343,55 @@ func fromVocabTXT(path string, cfg *tokenizerConfigFile) (settings, error) {
 		st.specials = append(st.specials, special{content: c, id: id})
 	}
 	return st, nil
+}
+
+// settingsName names where the special tokens' names came from.
+func settingsName(cfg *tokenizerConfigFile) string {
+	if cfg.UnkToken == nil && cfg.ClsToken == nil && cfg.SepToken == nil {
+		return "BERT's default"
+	}
+	return "the tokenizer settings"
+}
+
+// parseVocab reads vocab.txt: one token a line, the line number its id.
+// transformers strips only the line ending, keeping other spaces; a repeated
+// token takes its last line's id. Reading stops at the first line that is
+// not UTF-8 text, is too long for a token, or (rows > 0) has an id beyond
+// rows, and at more than maxVocabTXT bytes.
+func parseVocab(r io.Reader, path string, rows int) (map[string]int32, error) {
+	vocab := make(map[string]int32)
+	br := bufio.NewReaderSize(r, 64<<10)
+	var size int64
+	for line := 1; ; line++ {
+		b, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) || len(b) > maxVocabLine+2 {
+			return nil, badFilef(path, "line %d is longer than %d bytes: not a vocabulary", line, maxVocabLine)
+		}
+		if err != nil && err != io.EOF {
+			return nil, badFilef(path, "%v", err)
+		}
+		if size += int64(len(b)); size > maxVocabTXT {
+			return nil, badFilef(path, "more than the %d bytes a vocab.txt may have", int64(maxVocabTXT))
+		}
+		if len(b) == 0 && err == io.EOF {
+			break
+		}
+		tok := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+		if !utf8.ValidString(tok) || strings.IndexByte(tok, 0) >= 0 {
+			return nil, badFilef(path, "line %d is not UTF-8 text: not a vocabulary", line)
+		}
+		if rows > 0 && line > rows {
+			return nil, badFilef(path, "more than the model's %d embedding rows of tokens", rows)
+		}
+		vocab[tok] = int32(line - 1)
+		if err == io.EOF {
+			break
+		}
+	}
+	if len(vocab) == 0 {
+		return nil, badFilef(path, "empty: no tokens")
+	}
+	return vocab, nil
 }
 
 // tokenizerFile is the part of tokenizer.json we use.
@@ -245,19 +437,19 @@ func parseTokenizerJSON(data []byte, path string) (settings, error) {
 	var st settings
 	var tf tokenizerFile
 	if err := json.Unmarshal(data, &tf); err != nil {
-		return st, fmt.Errorf("tokenizer: %s: %w", path, err)
+		return st, badFilef(path, "%v", err)
 	}
 	if tf.Model.Type != "WordPiece" {
-		return st, fmt.Errorf("tokenizer: %s: model type %q is not supported (want WordPiece)", path, tf.Model.Type)
+		return st, badFilef(path, "model type %q is not supported (want WordPiece)", tf.Model.Type)
 	}
 	if tf.Normalizer == nil || tf.Normalizer.Type != "BertNormalizer" {
-		return st, fmt.Errorf("tokenizer: %s: normalizer is not supported (want BertNormalizer)", path)
+		return st, badFilef(path, "normalizer is not supported (want BertNormalizer)")
 	}
 	if tf.PreTokenizer == nil || tf.PreTokenizer.Type != "BertPreTokenizer" {
-		return st, fmt.Errorf("tokenizer: %s: pre_tokenizer is not supported (want BertPreTokenizer)", path)
+		return st, badFilef(path, "pre_tokenizer is not supported (want BertPreTokenizer)")
 	}
 	if len(tf.Model.Vocab) == 0 {
-		return st, fmt.Errorf("tokenizer: %s: empty model.vocab", path)
+		return st, badFilef(path, "empty model.vocab")
 	}
 	st.vocab = tf.Model.Vocab
 	st.unk = tf.Model.UnkToken
@@ -286,10 +478,10 @@ func parseTokenizerJSON(data []byte, path string) (settings, error) {
 			continue
 		}
 		if at.Normalized || at.SingleWord || at.LStrip || at.RStrip {
-			return st, fmt.Errorf("tokenizer: %s: added token %q: normalized, single_word, lstrip and rstrip are not supported", path, at.Content)
+			return st, badFilef(path, "added token %q: normalized, single_word, lstrip and rstrip are not supported", at.Content)
 		}
 		if at.ID < 0 {
-			return st, fmt.Errorf("tokenizer: %s: added token %q has negative id %d", path, at.Content, at.ID)
+			return st, badFilef(path, "added token %q has negative id %d", at.Content, at.ID)
 		}
 		st.specials = append(st.specials, special{content: at.Content, id: at.ID})
 	}
@@ -303,15 +495,18 @@ func parseTokenizerJSON(data []byte, path string) (settings, error) {
 			// that the template names the BERT tokens.
 			for _, name := range []string{"[CLS]", "[SEP]"} {
 				if _, ok := pp.SpecialTokens[name]; !ok {
-					err = fmt.Errorf("tokenizer: %s: post_processor lacks %s", path, name)
+					err = badFilef(path, "post_processor lacks %s", name)
 				}
 			}
 		case "BertProcessing":
 			if st.cls, err = processorToken(pp.Cls); err == nil {
 				st.sep, err = processorToken(pp.Sep)
 			}
+			if err != nil {
+				err = fmt.Errorf("tokenizer: %s: post_processor: %w", path, err)
+			}
 		default:
-			err = fmt.Errorf("tokenizer: %s: post_processor %q is not supported", path, pp.Type)
+			err = badFilef(path, "post_processor %q is not supported", pp.Type)
 		}
 		if err != nil {
 			return st, err
@@ -322,11 +517,11 @@ func parseTokenizerJSON(data []byte, path string) (settings, error) {
 
 func processorToken(pair []json.RawMessage) (string, error) {
 	if len(pair) != 2 {
-		return "", errors.New("tokenizer: BertProcessing token is not [token, id]")
+		return "", errors.New("BertProcessing token is not [token, id]")
 	}
 	var s string
 	if err := json.Unmarshal(pair[0], &s); err != nil {
-		return "", fmt.Errorf("tokenizer: BertProcessing token: %w", err)
+		return "", fmt.Errorf("BertProcessing token: %w", err)
 	}
 	return s, nil
 }

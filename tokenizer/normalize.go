@@ -124,13 +124,13 @@ func newNormalizer(cleanText, chineseChars, stripAccents, lowercase bool) normal
 }
 
 // normalize appends the normalized characters of text to dst; base is the
-// rune index of text within the whole input. It also returns the rune index
-// just past text.
-func (n *normalizer) normalize(dst []normRune, text string, base int32) ([]normRune, int32) {
+// rune index of text within the whole input. runStart is where the current
+// run of non-starters (ccc != 0) begins in dst, for canonical reordering
+// across original characters: len(dst) for a fresh text, or what the
+// previous call returned when text continues the text before it. It returns
+// the rune index just past text and the new runStart.
+func (n *normalizer) normalize(dst []normRune, text string, base int32, runStart int) ([]normRune, int32, int) {
 	idx := base
-	// runStart is where the current run of non-starters (ccc != 0) begins
-	// in dst, for canonical reordering across original characters.
-	runStart := len(dst)
 	for i := 0; i < len(text); idx++ {
 		c := text[i]
 		if c < utf8.RuneSelf {
@@ -145,7 +145,7 @@ func (n *normalizer) normalize(dst []normRune, text string, base int32) ([]normR
 		i += size
 		dst, runStart = n.normalizeRune(dst, r, idx, runStart)
 	}
-	return dst, idx
+	return dst, idx, runStart
 }
 
 func (n *normalizer) normalizeRune(dst []normRune, r rune, idx int32, runStart int) ([]normRune, int) {

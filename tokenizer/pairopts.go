@@ -5,20 +5,20 @@ import (
 	"fmt"
 )
 
-// ErrTooLong is wrapped by the *LengthError of a pair that PairOptions.Strict
+// ErrTooLong is wrapped by the *TooLongError of a pair that PairOptions.Strict
 // forbids cutting.
 var ErrTooLong = errors.New("tokenizer: input too long")
 
-// LengthError says how long a pair was against the most it may be.
-type LengthError struct {
+// TooLongError says how long a pair was against the most it may be.
+type TooLongError struct {
 	Tokens, Max int // special tokens included
 }
 
-func (e *LengthError) Error() string {
+func (e *TooLongError) Error() string {
 	return fmt.Sprintf("%v: %d tokens, at most %d allowed", ErrTooLong, e.Tokens, e.Max)
 }
 
-func (e *LengthError) Unwrap() error { return ErrTooLong }
+func (e *TooLongError) Unwrap() error { return ErrTooLong }
 
 // PairOptions say how AppendPairIDsWith fits a pair into MaxLength. The zero
 // value keeps every token.
@@ -35,7 +35,7 @@ type PairOptions struct {
 	// (a per-document budget), from the side FromLeft says.
 	MaxSecond int
 	// Strict refuses a pair over MaxLength (after MaxSecond) with a
-	// *LengthError instead of cutting it.
+	// *TooLongError instead of cutting it.
 	Strict bool
 }
 
@@ -48,17 +48,23 @@ func (t *Tokenizer) AppendPairIDsWith(ids, typeIDs []int32, a, b string, o PairO
 	if o.MaxLength > 0 && o.MaxLength < specialsPair {
 		return ids, typeIDs, fmt.Errorf("%w: %d cannot hold the %d special tokens of a pair", ErrMaxLength, o.MaxLength, specialsPair)
 	}
+	if !o.Strict && !o.FromLeft && o.MaxSecond <= 0 {
+		// Hugging Face's own truncation: tokenize only what it keeps.
+		return t.AppendPairIDs(ids, typeIDs, a, b, o.MaxLength, o.Truncation)
+	}
+	// Cutting from the left, a per-document cap and an exact token count
+	// for Strict need whole texts; the server's payload limit bounds them.
 	s := t.getScratch()
 	defer t.putScratch(s)
-	s.a = t.tokenize(s, s.a[:0], a)
-	s.b = t.tokenize(s, s.b[:0], b)
+	s.a = t.tokenize(s, s.a[:0], a, 0)
+	s.b = t.tokenize(s, s.b[:0], b, 0)
 	ta, tb := s.a, s.b
 	if o.MaxSecond > 0 && len(tb) > o.MaxSecond {
 		tb = cut(tb, o.MaxSecond, o.FromLeft)
 	}
 	if n := len(ta) + len(tb) + specialsPair; o.MaxLength > 0 && n > o.MaxLength {
 		if o.Strict {
-			return ids, typeIDs, &LengthError{Tokens: n, Max: o.MaxLength}
+			return ids, typeIDs, &TooLongError{Tokens: n, Max: o.MaxLength}
 		}
 		na, nb, err := truncatePair(len(ta), len(tb), o.MaxLength-specialsPair, o.Truncation)
 		if err != nil {

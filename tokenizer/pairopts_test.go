@@ -60,9 +60,9 @@ func TestAppendPairIDsWith(t *testing.T) {
 			t.Errorf("%s: %v %v %v, want %v %v", c.name, got, types, err, c.want, c.types)
 		}
 	}
-	var le *LengthError
+	var le *TooLongError
 	if _, _, err := tok.AppendPairIDsWith(nil, nil, a, b, PairOptions{MaxLength: 9, Strict: true}); !errors.As(err, &le) || le.Tokens != 12 || le.Max != 9 {
-		t.Errorf("strict error %v, want a LengthError of 12 tokens against 9", err)
+		t.Errorf("strict error %v, want a TooLongError of 12 tokens against 9", err)
 	}
 	// The default options agree with AppendPairIDs.
 	want, wantTypes, _ := tok.AppendPairIDs(nil, nil, a, b, 9, LongestFirst)

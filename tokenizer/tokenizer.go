@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -28,9 +29,52 @@ func (tr Truncation) String() string {
 	return fmt.Sprintf("Truncation(%d)", int(tr))
 }
 
-// ErrMaxLength is returned when a maximum length cannot hold the special
-// tokens, or (OnlySecond) cannot be met by cutting the second text alone.
-var ErrMaxLength = errors.New("tokenizer: max_length too small")
+// MarshalText writes the Hugging Face name (longest_first, only_second).
+func (tr Truncation) MarshalText() ([]byte, error) {
+	if tr != LongestFirst && tr != OnlySecond {
+		return nil, fmt.Errorf("tokenizer: unknown truncation %v", tr)
+	}
+	return []byte(tr.String()), nil
+}
+
+// UnmarshalText reads longest_first or only_second, also spelled with a
+// hyphen (longest-first) as command-line flags are.
+func (tr *Truncation) UnmarshalText(b []byte) error {
+	switch strings.ReplaceAll(string(b), "-", "_") {
+	case "longest_first":
+		*tr = LongestFirst
+	case "only_second":
+		*tr = OnlySecond
+	default:
+		return fmt.Errorf("tokenizer: unknown truncation %q (want longest_first or only_second)", b)
+	}
+	return nil
+}
+
+// ErrMaxLength is matched (errors.Is) by every *LengthError: a maximum
+// length cannot hold the special tokens, or (OnlySecond) cannot be met by
+// cutting the second text alone.
+var ErrMaxLength = errors.New("max_length too small")
+
+// LengthError says why a text or pair does not fit in MaxLength tokens, with
+// the numbers a caller needs to say it in its own terms (flag names, "query").
+type LengthError struct {
+	MaxLength  int // the limit asked for, special tokens included
+	Specials   int // special tokens it must hold: 2 for a text, 3 for a pair
+	First      int // OnlySecond: tokens of the first text, which may not be cut; 0 otherwise
+	Truncation Truncation
+}
+
+func (e *LengthError) Error() string {
+	if e.First > 0 {
+		return fmt.Sprintf("tokenizer: the first text is %d tokens, longer than max_length %d allows with %s truncation (at most %d: %d special tokens and one of the second text take the rest)",
+			e.First, e.MaxLength, e.Truncation, e.MaxLength-e.Specials-1, e.Specials)
+	}
+	return fmt.Sprintf("tokenizer: max_length %d cannot hold the %d special tokens", e.MaxLength, e.Specials)
+}
+
+// Is makes errors.Is(err, ErrMaxLength) true.
+func (e *LengthError) Is(target error) bool { return target == ErrMaxLength }
 
 // Number of special tokens around one text ([CLS] a [SEP]) and a pair
 // ([CLS] a [SEP] b [SEP]).
@@ -84,11 +128,15 @@ func (t *Tokenizer) putScratch(s *scratch) {
 // (maxLen <= 0: no limit).
 func (t *Tokenizer) Encode(text string, maxLen int) (*Encoding, error) {
 	if maxLen > 0 && maxLen < specialsSingle {
-		return nil, fmt.Errorf("%w: %d cannot hold the %d special tokens", ErrMaxLength, maxLen, specialsSingle)
+		return nil, &LengthError{MaxLength: maxLen, Specials: specialsSingle}
 	}
 	s := t.getScratch()
 	defer t.putScratch(s)
-	s.a = t.tokenize(s, s.a[:0], text)
+	limit := 0
+	if maxLen > 0 {
+		limit = maxLen - specialsSingle
+	}
+	s.a = t.tokenize(s, s.a[:0], text, limit)
 	a := s.a
 	if maxLen > 0 && len(a) > maxLen-specialsSingle {
 		a = a[:maxLen-specialsSingle]
@@ -153,24 +201,71 @@ func (t *Tokenizer) appendPairIDs(ids, typeIDs []int32, ta, tb []token) ([]int32
 	return ids, typeIDs
 }
 
-// pair tokenizes both sides into the scratch and truncates them.
+// pair tokenizes both sides into the scratch and truncates them. With a
+// maximum length it tokenizes only as far as truncation can keep: budget+1
+// tokens per side tell whether a side fits, which (with the longer side's
+// identity, see compareLengths) is all truncatePair's result depends on.
 func (t *Tokenizer) pair(s *scratch, a, b string, maxLen int, tr Truncation) ([]token, []token, error) {
 	if tr != LongestFirst && tr != OnlySecond {
-		return nil, nil, fmt.Errorf("tokenizer: unknown truncation %d", int(tr))
+		return nil, nil, fmt.Errorf("tokenizer: unknown truncation %v", tr)
 	}
 	if maxLen > 0 && maxLen < specialsPair {
-		return nil, nil, fmt.Errorf("%w: %d cannot hold the %d special tokens of a pair", ErrMaxLength, maxLen, specialsPair)
+		return nil, nil, &LengthError{MaxLength: maxLen, Specials: specialsPair, Truncation: tr}
 	}
-	s.a = t.tokenize(s, s.a[:0], a)
-	s.b = t.tokenize(s, s.b[:0], b)
+	budget, limit := maxLen-specialsPair, 0
+	if maxLen > 0 {
+		limit = budget + 1
+	}
+	ca := cursor{t: t, text: a, norm: s.normA[:0]}
+	cb := cursor{t: t, text: b, norm: s.normB[:0]}
+	defer func() { s.normA, s.normB = ca.norm[:0], cb.norm[:0] }()
+	s.a = ca.fill(s, s.a[:0], limit)
+	s.b = cb.fill(s, s.b[:0], limit)
 	if maxLen <= 0 {
 		return s.a, s.b, nil
 	}
-	na, nb, err := truncatePair(len(s.a), len(s.b), maxLen-specialsPair, tr)
+	la, lb := len(s.a), len(s.b)
+	if tr == LongestFirst && la > budget && lb > budget && budget%2 == 1 {
+		la, lb = compareLengths(s, &ca, &cb, la, lb)
+	}
+	na, nb, err := truncatePair(la, lb, budget, tr)
+	var le *LengthError
+	if errors.As(err, &le) && le.First > 0 && !ca.done() {
+		// The error names the first text's length: count the rest of it
+		// (in bounded memory; this is the refusal path only).
+		for !ca.done() {
+			s.count = ca.step(s, s.count[:0])
+			le.First += len(s.count)
+		}
+	}
 	if err != nil {
 		return nil, nil, err
 	}
 	return s.a[:na], s.b[:nb], nil
+}
+
+// compareLengths settles which side is longer when both exceed an odd
+// budget, the one case where truncatePair needs more than "over budget":
+// the odd token goes to the longer side. It counts on in lockstep from the
+// la and lb tokens already read, so it costs about the shorter side's
+// length, and returns counts that order the sides as their full lengths do.
+func compareLengths(s *scratch, ca, cb *cursor, la, lb int) (int, int) {
+	count := func(c *cursor, n *int) {
+		s.count = c.step(s, s.count[:0])
+		*n += len(s.count)
+	}
+	for {
+		switch {
+		case ca.done() && cb.done(),
+			ca.done() && lb > la,
+			cb.done() && la > lb:
+			return la, lb
+		case cb.done() || !ca.done() && la <= lb:
+			count(ca, &la)
+		default:
+			count(cb, &lb)
+		}
+	}
 }
 
 // truncatePair returns how many tokens of each side to keep so that they
@@ -183,8 +278,7 @@ func truncatePair(la, lb, budget int, tr Truncation) (int, int, error) {
 	if tr == OnlySecond {
 		remove := la + lb - budget
 		if lb <= remove {
-			return 0, 0, fmt.Errorf("%w: the first text has %d tokens, max_length leaves room for %d and only_second may not cut it",
-				ErrMaxLength, la, budget)
+			return 0, 0, &LengthError{MaxLength: budget + specialsPair, Specials: specialsPair, First: la, Truncation: tr}
 		}
 		return la, lb - remove, nil
 	}

@@ -3,9 +3,8 @@ package tokenizer
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -109,7 +108,7 @@ func TestNormalizerFlags(t *testing.T) {
 	}
 	for _, tc := range tests {
 		n := newNormalizer(tc.clean, tc.chinese, tc.strip, tc.lower)
-		buf, _ := n.normalize(nil, tc.in, 0)
+		buf, _, _ := n.normalize(nil, tc.in, 0, 0)
 		var got []rune
 		for _, c := range buf {
 			got = append(got, c.r)
@@ -132,7 +131,7 @@ func TestCanonicalOrder(t *testing.T) {
 		{"a\U0001D16D\u0301\U0001D165", "a\U0001D165\U0001D16D"}, // stripped mark inside the run
 		{"a\U0001D16D\u0CBF\U0001D165", "a\U0001D16D\U0001D165"}, // class-0 mark ends the run
 	} {
-		buf, _ := n.normalize(nil, tc.in, 0)
+		buf, _, _ := n.normalize(nil, tc.in, 0, 0)
 		var got []rune
 		for _, c := range buf {
 			got = append(got, c.r)
@@ -217,15 +216,6 @@ func TestLoadErrors(t *testing.T) {
 	if _, err := Load(t.TempDir()); err == nil {
 		t.Error("Load of an empty directory: no error")
 	}
-	write := func(t *testing.T, files map[string]string) string {
-		dir := t.TempDir()
-		for name, data := range files {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return dir
-	}
 	for name, files := range map[string]map[string]string{
 		"bad json":   {tokenizerJSON: `{"model":`},
 		"bad config": {vocabTXT: "[UNK]\n[CLS]\n[SEP]\n", tokenizerConfig: `{"do_lower_case": "yes"}`},
@@ -239,13 +229,13 @@ func TestLoadErrors(t *testing.T) {
 			"model":{"type":"WordPiece","unk_token":"[UNK]","vocab":{"[UNK]":0,"[CLS]":1,"[SEP]":2}}}`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := Load(write(t, files)); err == nil {
+			if _, err := Load(writeDir(t, files)); err == nil {
 				t.Error("no error")
 			}
 		})
 	}
 	t.Run("vocab only", func(t *testing.T) {
-		tok, err := Load(write(t, map[string]string{vocabTXT: "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n##s\n"}))
+		tok, err := Load(writeDir(t, map[string]string{vocabTXT: "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n##s\n"}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -264,5 +254,46 @@ func TestModelMaxLength(t *testing.T) {
 	tok := loadTiny(t)
 	if tok.ModelMaxLength() != 512 || tok.VocabSize() != 30522 {
 		t.Errorf("ModelMaxLength %d VocabSize %d; want 512, 30522", tok.ModelMaxLength(), tok.VocabSize())
+	}
+}
+
+// TestLengthErrorMessage checks that a length error carries its numbers for
+// callers (errors.As) and says its context once.
+func TestLengthErrorMessage(t *testing.T) {
+	tok := loadTiny(t)
+	_, err := tok.EncodePair("a b c", "d", 5, OnlySecond)
+	var le *LengthError
+	if !errors.As(err, &le) || le.First != 3 || le.MaxLength != 5 || le.Specials != 3 || le.Truncation != OnlySecond {
+		t.Fatalf("EncodePair only_second = %v (%+v), want a *LengthError{First: 3, MaxLength: 5}", err, le)
+	}
+	want := "tokenizer: the first text is 3 tokens, longer than max_length 5 allows with only_second truncation (at most 1: "
+	if !strings.HasPrefix(err.Error(), want) || strings.Count(err.Error(), "tokenizer:") != 1 {
+		t.Errorf("message %q, want it to start %q and name the package once", err, want)
+	}
+	_, err = tok.Encode("a", 1)
+	if err == nil || err.Error() != "tokenizer: max_length 1 cannot hold the 2 special tokens" {
+		t.Errorf("Encode max 1: %v", err)
+	}
+}
+
+func TestTruncationText(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Truncation
+	}{{"longest_first", LongestFirst}, {"longest-first", LongestFirst}, {"only_second", OnlySecond}, {"only-second", OnlySecond}} {
+		var tr Truncation
+		if err := tr.UnmarshalText([]byte(tc.in)); err != nil || tr != tc.want {
+			t.Errorf("UnmarshalText(%q) = %v, %v; want %v", tc.in, tr, err, tc.want)
+		}
+		if b, err := tc.want.MarshalText(); err != nil || string(b) != tc.want.String() {
+			t.Errorf("MarshalText(%v) = %q, %v", tc.want, b, err)
+		}
+	}
+	var tr Truncation
+	if err := tr.UnmarshalText([]byte("middle")); err == nil || !strings.Contains(err.Error(), "longest_first or only_second") {
+		t.Errorf("UnmarshalText(middle) = %v, want an error listing the strategies", err)
+	}
+	if _, err := Truncation(7).MarshalText(); err == nil {
+		t.Error("MarshalText(Truncation(7)): no error")
 	}
 }

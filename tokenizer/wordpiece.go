@@ -30,31 +30,143 @@ type wordPiece struct {
 // scratch is the per-call working memory, pooled so that steady-state
 // encoding does not allocate.
 type scratch struct {
-	norm []normRune
-	word []byte
-	pos  []int32 // byte index in word → index of its character in the word
-	a, b []token
+	normA, normB []normRune // the cursors' pending characters, one per side of a pair
+	word         []byte
+	pos          []int32 // byte index in word → index of its character in the word
+	a, b         []token
+	count        []token // tokens that are only counted (see compareLengths)
 }
 
-// tokenize appends the tokens of text to dst.
-func (t *Tokenizer) tokenize(s *scratch, dst []token, text string) []token {
-	var base int32 // rune index of text[start:]
-	start := 0
-	for i := 0; i < len(text); {
-		c := text[i]
-		if t.specialFirst[c] {
-			if sp, ok := t.matchSpecial(text[i:]); ok {
-				dst, base = t.tokenizePiece(s, dst, text[start:i], base)
-				dst = append(dst, token{id: sp.id, start: base, end: base + sp.runes})
-				base += sp.runes
-				i += len(sp.content)
-				start = i
-				continue
-			}
-		}
-		i++
+// chunkBytes is how much text a cursor normalizes at a time. Together with
+// the word length limit it bounds the memory a text costs, whatever its size.
+const chunkBytes = 4096
+
+// cursor tokenizes one text a chunk at a time, so that a caller that needs
+// only the first tokens (truncation) can stop early. Its output is exactly
+// that of tokenizing the whole text at once:
+//   - special tokens are matched at the same byte positions, on the whole
+//     remaining text;
+//   - a word cut by a chunk boundary is kept (in norm) until it ends;
+//   - the normalizer's canonical-reordering state (runStart) is carried
+//     over. Reordering moves only characters with a nonzero combining class,
+//     and those are all word characters (TestNonStartersAreWordChars), so a
+//     run being reordered always lies within the pending word.
+type cursor struct {
+	t    *Tokenizer
+	text string
+	i    int   // next byte of text to read
+	idx  int32 // rune index of text[i:]
+	// norm holds normalized characters not yet pre-tokenized: a word that the
+	// next chunk may continue.
+	norm     []normRune
+	runStart int
+	// long: the pending word already has more than maxWordChars characters,
+	// so it is [UNK] however it goes on; norm holds only its first and last
+	// characters (the [UNK]'s offsets), which keeps memory bounded.
+	long bool
+}
+
+func (c *cursor) done() bool { return c.i >= len(c.text) }
+
+// fill appends tokens to dst until the text ends or at least limit tokens
+// have been appended (limit <= 0: the whole text).
+func (c *cursor) fill(s *scratch, dst []token, limit int) []token {
+	start := len(dst)
+	for !c.done() && (limit <= 0 || len(dst)-start < limit) {
+		dst = c.step(s, dst)
 	}
-	dst, _ = t.tokenizePiece(s, dst, text[start:], base)
+	return dst
+}
+
+// step reads the next chunk of text, up to and including a special token.
+func (c *cursor) step(s *scratch, dst []token) []token {
+	t, text := c.t, c.text
+	end := len(text)
+	if end-c.i > chunkBytes {
+		end = c.i + chunkBytes
+		for end < len(text) && !utf8.RuneStart(text[end]) {
+			end++
+		}
+	}
+	for k := c.i; k < end; k++ {
+		if !t.specialFirst[text[k]] {
+			continue
+		}
+		if sp, ok := t.matchSpecial(text[k:]); ok {
+			dst = c.feed(s, dst, text[c.i:k], true)
+			dst = append(dst, token{id: sp.id, start: c.idx, end: c.idx + sp.runes})
+			c.idx += sp.runes
+			c.i = k + len(sp.content)
+			return dst
+		}
+	}
+	dst = c.feed(s, dst, text[c.i:end], end == len(text))
+	c.i = end
+	return dst
+}
+
+// feed normalizes piece (which holds no special token) after the pending
+// characters, pre-tokenizes the result and word-pieces every word that is
+// complete; final says that piece ends a run of text between special tokens.
+func (c *cursor) feed(s *scratch, dst []token, piece string, final bool) []token {
+	t := c.t
+	c.norm, c.idx, c.runStart = t.norm.normalize(c.norm, piece, c.idx, c.runStart)
+	buf := c.norm
+	i := 0
+	if c.long {
+		j := 2 // buf[:2] are the first and last characters so far of the long word
+		for j < len(buf) && buf[j].class == classWord {
+			j++
+		}
+		if j == len(buf) && !final {
+			buf[1] = buf[j-1]
+			c.norm, c.runStart = buf[:2], 2
+			return dst
+		}
+		dst = append(dst, token{id: t.wp.unkID, start: buf[0].orig, end: buf[j-1].orig + 1})
+		c.long = false
+		i = j
+	}
+	for i < len(buf) {
+		switch buf[i].class {
+		case classSpace:
+			i++
+		case classPunct:
+			dst = t.wordPieces(s, dst, buf[i:i+1])
+			i++
+		default:
+			j := i + 1
+			for j < len(buf) && buf[j].class == classWord {
+				j++
+			}
+			if j == len(buf) && !final {
+				return c.keepPending(dst, i)
+			}
+			dst = t.wordPieces(s, dst, buf[i:j])
+			i = j
+		}
+	}
+	c.norm, c.runStart = buf[:0], 0
+	return dst
+}
+
+// keepPending moves the unfinished word norm[i:] to the front of norm.
+func (c *cursor) keepPending(dst []token, i int) []token {
+	n := copy(c.norm, c.norm[i:])
+	c.norm, c.runStart = c.norm[:n], max(c.runStart-i, 0)
+	if n > max(c.t.wp.maxWordChars, 2) {
+		c.norm[1] = c.norm[n-1]
+		c.norm, c.runStart, c.long = c.norm[:2], 2, true
+	}
+	return dst
+}
+
+// tokenize appends the tokens of text to dst: all of them when limit <= 0,
+// else at least the first limit (or all, when there are fewer).
+func (t *Tokenizer) tokenize(s *scratch, dst []token, text string, limit int) []token {
+	c := cursor{t: t, text: text, norm: s.normA[:0]}
+	dst = c.fill(s, dst, limit)
+	s.normA = c.norm[:0]
 	return dst
 }
 
@@ -68,35 +180,6 @@ func (t *Tokenizer) matchSpecial(text string) (special, bool) {
 		}
 	}
 	return best, found
-}
-
-// tokenizePiece normalizes, pre-tokenizes and word-pieces text (which holds
-// no special token); base is its rune index in the whole input. It returns
-// the rune index just past text.
-func (t *Tokenizer) tokenizePiece(s *scratch, dst []token, text string, base int32) ([]token, int32) {
-	if text == "" {
-		return dst, base
-	}
-	var end int32
-	s.norm, end = t.norm.normalize(s.norm[:0], text, base)
-	buf := s.norm
-	for i := 0; i < len(buf); {
-		switch buf[i].class {
-		case classSpace:
-			i++
-		case classPunct:
-			dst = t.wordPieces(s, dst, buf[i:i+1])
-			i++
-		default:
-			j := i + 1
-			for j < len(buf) && buf[j].class == classWord {
-				j++
-			}
-			dst = t.wordPieces(s, dst, buf[i:j])
-			i = j
-		}
-	}
-	return dst, end
 }
 
 // wordPieces appends the word-pieces of one pre-tokenized word.

@@ -12,6 +12,8 @@ import (
 
 	"github.com/minilm-dev/minilm/bench"
 	"github.com/minilm-dev/minilm/engine"
+	"github.com/minilm-dev/minilm/internal/backendhook"
+	"github.com/minilm-dev/minilm/kernels/cpu"
 	"github.com/minilm-dev/minilm/replica"
 )
 
@@ -158,10 +160,9 @@ func runBench(ctx context.Context, std stdio, args []string) int {
 	if f.replicas <= 1 {
 		// The backend is wrapped to time each forward pass and count the
 		// token positions it computes.
-		opts.NewBackend = bench.MeteredBackend(f.backend)
-		m, err := engine.Load(ctx, f.model, opts)
+		m, err := engine.Load(backendhook.With(ctx, bench.MeteredBackend(f.backend, cpu.Precision(opts.Precision))), f.model, opts)
 		if err != nil {
-			return exitWith(ctx, std, err)
+			return exitWith(ctx, std, modelError(err, f.model))
 		}
 		defer m.Close()
 		info := m.Info()
@@ -178,7 +179,7 @@ func runBench(ctx context.Context, std stdio, args []string) int {
 			Config: replica.Config{Path: exe, Workers: f.replicas, Stderr: std.err},
 		})
 		if err != nil {
-			return exitWith(ctx, std, err)
+			return exitWith(ctx, std, modelError(err, f.model))
 		}
 		defer func() {
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeGrace)

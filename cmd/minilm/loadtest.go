@@ -51,6 +51,18 @@ func runLoadtest(ctx context.Context, std stdio, args []string) int {
 	if len(rest) > 0 || o.URL == "" {
 		return exitWith(ctx, std, usagef("loadtest takes --server URL and no arguments"))
 	}
+	switch {
+	case o.Clients < 1:
+		return exitWith(ctx, std, usagef("--clients %d: must be 1 or more", o.Clients))
+	case o.Docs < 1:
+		return exitWith(ctx, std, usagef("--docs %d: must be 1 or more", o.Docs))
+	case o.Requests < 0:
+		return exitWith(ctx, std, usagef("--requests %d: must be 0 (use --duration) or more", o.Requests))
+	case o.Requests == 0 && o.Duration <= 0:
+		return exitWith(ctx, std, usagef("--duration %v: must be positive (or give --requests)", o.Duration))
+	case o.Warmup < 0:
+		return exitWith(ctx, std, usagef("--warmup %d: must be 0 or more", o.Warmup))
+	}
 	if o.Requests > 0 {
 		o.Duration = 0
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 
 	"github.com/minilm-dev/minilm/engine"
 	"github.com/minilm-dev/minilm/engine/batch"
@@ -86,12 +87,12 @@ func closeNow(b *batch.Batcher) {
 
 // rankDocuments scores docs against query on the batcher and ranks them
 // best first, as engine.Model.Rank does.
-func rankDocuments(ctx context.Context, sc batch.Scorer, query string, docs []string, topK int) ([]engine.Ranked, error) {
+func rankDocuments(ctx context.Context, sc batch.Scorer, query string, docs []string, opts engine.RankOptions) ([]engine.Ranked, error) {
 	pairs := make([]engine.Pair, len(docs))
 	for i, d := range docs {
 		pairs[i] = engine.Pair{Query: query, Passage: d}
 	}
-	b := batch.New(sc, batch.Config{})
+	b := batch.New(sc, batch.Config{MaxSequences: opts.BatchSize})
 	defer closeNow(b)
 	res, err := b.Score(ctx, pairs)
 	if err != nil {
@@ -102,7 +103,7 @@ func rankDocuments(ctx context.Context, sc batch.Scorer, query string, docs []st
 			return nil, fmt.Errorf("document %d: %w", i, err)
 		}
 	}
-	return engine.RankScores(res.Scores, topK), nil
+	return engine.RankScores(res.Scores, docs, opts), nil
 }
 
 // readRecords parses records, submits their pairs and queues them for the
@@ -221,6 +222,8 @@ type recordWriter struct {
 	cw     *csv.Writer // over w
 	buf    []byte
 	header []string // the last CSV header printed
+
+	lineNumbers bool // start each line with the record's input line number and a tab (--shard)
 }
 
 func newRecordWriter(w io.Writer) *recordWriter {
@@ -229,13 +232,17 @@ func newRecordWriter(w io.Writer) *recordWriter {
 }
 
 func (rw *recordWriter) write(r *record) error {
+	rw.buf = rw.buf[:0]
+	if rw.lineNumbers {
+		rw.buf = append(strconv.AppendInt(rw.buf, int64(r.line), 10), '\t')
+	}
 	switch r.format {
 	case formatCSV:
 		return rw.writeCSV(r)
 	case formatTSV:
-		rw.buf = r.appendTSV(rw.buf[:0])
+		rw.buf = r.appendTSV(rw.buf)
 	default:
-		rw.buf = r.appendJSONL(rw.buf[:0])
+		rw.buf = r.appendJSONL(rw.buf)
 	}
 	_, err := rw.w.Write(rw.buf)
 	return err

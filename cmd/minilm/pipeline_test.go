@@ -473,7 +473,7 @@ func BenchmarkPipelineJSONL(b *testing.B) {
 // top-k kept, and a document that cannot be tokenized named by its index.
 func TestRankDocuments(t *testing.T) {
 	docs := []string{"bb", "dddd", "a", "cccc", "ccc"}
-	got, err := rankDocuments(context.Background(), &fakeScorer{}, "q", docs, 3)
+	got, err := rankDocuments(context.Background(), &fakeScorer{}, "q", docs, engine.RankOptions{TopK: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -481,7 +481,7 @@ func TestRankDocuments(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("ranked %v, want %v", got, want)
 	}
-	if _, err := rankDocuments(context.Background(), &fakeScorer{}, "TOOLONG", docs, 0); err == nil || err.Error() != "document 0: query too long" {
+	if _, err := rankDocuments(context.Background(), &fakeScorer{}, "TOOLONG", docs, engine.RankOptions{}); err == nil || err.Error() != "document 0: query too long" {
 		t.Errorf("error %v, want document 0: query too long", err)
 	}
 }

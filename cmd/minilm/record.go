@@ -1,16 +1,21 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/minilm-dev/minilm/engine"
 )
@@ -22,6 +27,7 @@ const (
 	formatJSONL format = iota // {"query":..,"passage":..} or {"query":..,"documents":[..]} per line
 	formatTSV                 // query<TAB>passage per line
 	formatCSV                 // header row naming query and passage columns
+	formatSniff               // stdin without --format: told from its first line
 )
 
 func (f format) String() string {
@@ -30,6 +36,8 @@ func (f format) String() string {
 		return "tsv"
 	case formatCSV:
 		return "csv"
+	case formatSniff:
+		return "not yet known"
 	default:
 		return "jsonl"
 	}
@@ -146,47 +154,55 @@ func (r *record) appendTSV(dst []byte) []byte {
 // array of strings. Every other field is kept as it is; an existing "score"
 // ("scores" for documents) is replaced in place, so scored files can be
 // scored again.
+//
+// The line is validated in one pass that allocates nothing and then walked
+// in place; strings without escapes alias the line (which the record keeps
+// unchanged as its output's source), so a record costs about its line's
+// size, whatever that is.
 func parseJSONL(line []byte, r *record) error {
 	if !utf8.Valid(line) {
 		return errors.New("invalid UTF-8")
 	}
 	line = bytes.TrimRight(line, " \t\r")
-	dec := json.NewDecoder(bytes.NewReader(line))
-	tok, err := dec.Token()
-	if err != nil {
+	switch t := bytes.TrimLeft(line, " \t"); {
+	case len(t) > 0 && t[0] == '[':
+		return errors.New(`a JSON array, not an object: minilm reads JSON Lines, one {"query":..,"passage":..} object per line (a file holding one array converts with: jq -c '.[]' FILE)`)
+	case len(t) == 1 && t[0] == '{':
+		return errors.New(`an object spread over several lines: minilm reads JSON Lines, one object per line (convert with: jq -c . FILE)`)
+	}
+	if !json.Valid(line) {
+		var v json.RawMessage
+		err := json.Unmarshal(line, &v)
+		if err != nil && strings.Contains(err.Error(), "after top-level value") {
+			return errors.New("bad JSON: data after the object")
+		}
 		return fmt.Errorf("bad JSON: %v", jsonReason(err))
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
+	i := skipSpace(line, 0)
+	if line[i] != '{' {
 		return errors.New("not a JSON object")
 	}
 	var (
-		query, passage, documents json.RawMessage
-		hasQuery, hasPassage      bool
-		hasDocuments              bool
-		lastEnd                   = int(dec.InputOffset()) // just after '{' while the object is empty
+		query, passage, documents []byte
+		hasPassage, hasDocuments  bool
+		lastEnd                   = i + 1 // just after '{' while the object is empty
 		empty                     = true
 		scoreAt, scoreTo          = -1, -1
 		scoresAt, scoresTo        = -1, -1
 	)
-	for dec.More() {
-		tok, err := dec.Token()
+	for i = skipSpace(line, i+1); line[i] != '}'; {
+		kEnd := skipJSONValue(line, i)
+		key, err := jsonString(line[i:kEnd])
 		if err != nil {
-			return fmt.Errorf("bad JSON: %v", jsonReason(err))
+			return fmt.Errorf("bad JSON: key: %v", err)
 		}
-		key, ok := tok.(string)
-		if !ok {
-			return fmt.Errorf("bad JSON: object key is %v, not a string", tok)
-		}
-		var val json.RawMessage
-		if err := dec.Decode(&val); err != nil {
-			return fmt.Errorf("bad JSON: %v", jsonReason(err))
-		}
-		end := int(dec.InputOffset())
-		start := end - len(val)
+		start := skipSpace(line, skipSpace(line, kEnd)+1) // past ':'
+		end := skipJSONValue(line, start)
+		val := line[start:end]
 		lastEnd, empty = end, false
 		switch key {
 		case "query":
-			query, hasQuery = val, true
+			query = val
 		case "passage":
 			passage, hasPassage = val, true
 		case "documents":
@@ -196,32 +212,24 @@ func parseJSONL(line []byte, r *record) error {
 		case "scores":
 			scoresAt, scoresTo = start, end
 		}
-	}
-	tok, err = dec.Token()
-	if err != nil {
-		return fmt.Errorf("bad JSON: %v", jsonReason(err))
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '}' {
-		return errors.New("bad JSON: object not closed")
-	}
-	closeEnd := int(dec.InputOffset())
-	if len(bytes.TrimSpace(line[closeEnd:])) != 0 {
-		return errors.New("bad JSON: data after the object")
+		if i = skipSpace(line, end); line[i] == ',' {
+			i = skipSpace(line, i+1)
+		}
 	}
 
-	if !hasQuery {
+	if query == nil {
 		return errors.New(`missing "query"`)
 	}
-	var q string
-	if err := decodeString(query, &q); err != nil {
+	q, err := decodeString(query)
+	if err != nil {
 		return fmt.Errorf(`"query" %v`, err)
 	}
 	switch {
 	case hasPassage && hasDocuments:
 		return errors.New(`both "passage" and "documents"; give one`)
 	case hasPassage:
-		var p string
-		if err := decodeString(passage, &p); err != nil {
+		p, err := decodeString(passage)
+		if err != nil {
 			return fmt.Errorf(`"passage" %v`, err)
 		}
 		r.pairs = []engine.Pair{{Query: q, Passage: p}}
@@ -256,37 +264,167 @@ func parseJSONL(line []byte, r *record) error {
 	return nil
 }
 
+// skipSpace returns the index of the first non-space byte of b from i.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipJSONValue returns the index just past the value starting at b[i]; b
+// must be valid JSON (json.Valid), so only strings and nesting need care.
+func skipJSONValue(b []byte, i int) int {
+	depth := 0
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		default:
+			if depth == 0 { // a number or literal: up to a delimiter
+				for i < len(b) && !bytes.ContainsRune([]byte(",}] \t\r\n"), rune(b[i])) {
+					i++
+				}
+				return i
+			}
+		}
+	}
+	return i
+}
+
 // decodeString decodes a JSON string; null and other types are errors.
-func decodeString(raw json.RawMessage, s *string) error {
+func decodeString(raw []byte) (string, error) {
 	if len(raw) == 0 || raw[0] != '"' {
-		return fmt.Errorf("is %s, not a string", jsonKind(raw))
+		return "", fmt.Errorf("is %s, not a string", jsonKind(raw))
 	}
-	if err := json.Unmarshal(raw, s); err != nil {
-		return fmt.Errorf("is not a valid string: %v", jsonReason(err))
+	s, err := jsonString(raw)
+	if err != nil {
+		return "", fmt.Errorf("is not a valid string: %v", err)
 	}
-	return nil
+	return s, nil
+}
+
+// jsonString decodes a valid JSON string literal as encoding/json does (a
+// lone surrogate becomes U+FFFD). Without escapes the result aliases raw,
+// which must then stay unchanged; with them it is decoded once into memory
+// of its own.
+func jsonString(raw []byte) (string, error) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", errors.New("not a string literal")
+	}
+	body := raw[1 : len(raw)-1]
+	if bytes.IndexByte(body, '\\') < 0 {
+		if len(body) == 0 {
+			return "", nil
+		}
+		return unsafe.String(&body[0], len(body)), nil
+	}
+	out := make([]byte, 0, len(body))
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		if i++; i >= len(body) {
+			return "", errors.New("truncated escape")
+		}
+		switch body[i] {
+		case '"', '\\', '/':
+			out = append(out, body[i])
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, n := hex4(body[i+1:])
+			if n < 0 {
+				return "", errors.New("bad \\u escape")
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				r2, n2 := rune(-1), -1
+				if i+2 < len(body) && body[i+1] == '\\' && body[i+2] == 'u' {
+					r2, n2 = hex4(body[i+3:])
+				}
+				if dec := utf16.DecodeRune(r, r2); n2 >= 0 && dec != utf8.RuneError {
+					r = dec
+					i += 6
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			return "", fmt.Errorf("bad escape \\%c", body[i])
+		}
+	}
+	return unsafe.String(unsafe.SliceData(out), len(out)), nil
+}
+
+// hex4 reads four hex digits; n is -1 when they are not.
+func hex4(b []byte) (rune, int) {
+	if len(b) < 4 {
+		return 0, -1
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, -1
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, 4
 }
 
 // decodeStrings decodes a JSON array of strings.
-func decodeStrings(raw json.RawMessage) ([]string, error) {
+func decodeStrings(raw []byte) ([]string, error) {
 	if len(raw) == 0 || raw[0] != '[' {
 		return nil, fmt.Errorf("is %s, not an array of strings", jsonKind(raw))
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, fmt.Errorf("is not a valid array: %v", jsonReason(err))
-	}
-	out := make([]string, len(items))
-	for i, it := range items {
-		if err := decodeString(it, &out[i]); err != nil {
-			return nil, fmt.Errorf("item %d %v", i, err)
+	var out []string
+	for i := skipSpace(raw, 1); raw[i] != ']'; {
+		end := skipJSONValue(raw, i)
+		s, err := decodeString(raw[i:end])
+		if err != nil {
+			return nil, fmt.Errorf("item %d %v", len(out), err)
+		}
+		out = append(out, s)
+		if i = skipSpace(raw, end); raw[i] == ',' {
+			i = skipSpace(raw, i+1)
 		}
 	}
 	return out, nil
 }
 
 // jsonKind names the type of a JSON value for error messages.
-func jsonKind(raw json.RawMessage) string {
+func jsonKind(raw []byte) string {
 	if len(raw) == 0 {
 		return "empty"
 	}
@@ -307,7 +445,9 @@ func jsonKind(raw json.RawMessage) string {
 
 // jsonReason turns a decoder error into a reason without Go type names.
 func jsonReason(err error) string {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+	var se *json.SyntaxError
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.As(err, &se) && se.Error() == "unexpected end of JSON input" {
 		return "unexpected end of line"
 	}
 	return err.Error()
@@ -323,8 +463,158 @@ func parseTSV(line []byte, r *record) error {
 	if n := bytes.Count(line, []byte{'\t'}) + 1; n != 2 {
 		return fmt.Errorf("wrong column count: %d, want 2 (query<TAB>passage)", n)
 	}
-	r.pairs = []engine.Pair{{Query: string(line[:tab]), Passage: string(line[tab+1:])}}
+	// The strings alias the line, which the record keeps unchanged.
+	r.pairs = []engine.Pair{{Query: aliasString(line[:tab]), Passage: aliasString(line[tab+1:])}}
 	r.scores = make([]float32, 1)
 	r.raw = line
 	return nil
+}
+
+// sniffFormat tells the format of an input without a name (stdin) from its
+// first non-blank line, which stays in br: JSON (an object or array),
+// query<TAB>passage, or a CSV header naming query and passage. Anything
+// else is refused rather than guessed.
+func sniffFormat(br *bufio.Reader, name string) (format, error) {
+	lineNo, start := 1, 0
+	var err error // from the last read
+	for {
+		buf, _ := br.Peek(br.Buffered())
+		for {
+			nl := bytes.IndexByte(buf[start:], '\n')
+			if nl < 0 {
+				break
+			}
+			line := buf[start : start+nl]
+			if len(bytes.TrimSpace(bytes.TrimPrefix(line, []byte("\uFEFF")))) > 0 {
+				return sniffLine(line, name, lineNo)
+			}
+			start += nl + 1
+			lineNo++
+		}
+		if err != nil || len(buf) == br.Size() {
+			// The end of the input (or a first line longer than the buffer).
+			if line := buf[start:]; len(bytes.TrimSpace(line)) > 0 {
+				return sniffLine(line, name, lineNo)
+			}
+			return formatJSONL, nil // nothing to read: any format gives no records
+		}
+		if _, err = br.Peek(len(buf) + 1); err != nil && err != io.EOF {
+			return 0, fmt.Errorf("read %s: %w", name, err)
+		}
+	}
+}
+
+func sniffLine(line []byte, name string, lineNo int) (format, error) {
+	line = bytes.TrimPrefix(bytes.TrimRight(line, "\r"), []byte("\uFEFF"))
+	t := bytes.TrimLeft(line, " \t")
+	switch {
+	case t[0] == '{' || t[0] == '[':
+		return formatJSONL, nil
+	case bytes.IndexByte(line, '\t') >= 0:
+		return formatTSV, nil
+	}
+	if fields, err := csv.NewReader(bytes.NewReader(line)).Read(); err == nil && column(fields, "query") >= 0 && column(fields, "passage") >= 0 {
+		return formatCSV, nil
+	}
+	c, _ := utf8.DecodeRune(t)
+	return 0, &inputError{file: name, line: lineNo,
+		reason: fmt.Sprintf("not JSON (the line starts with %q), nor a TSV line or a CSV header naming query and passage; give --format tsv or csv", c)}
+}
+
+// jsonObject is one JSON object (a line) parsed for editing: its fields and
+// where their values lie, so that fields can be set without reordering or
+// re-encoding the others.
+type jsonObject struct {
+	line    []byte
+	fields  map[string]json.RawMessage
+	spans   map[string][][2]int // [start, end) of each value of a key, in order
+	lastEnd int                 // just after the last value (after '{' when empty)
+	empty   bool
+}
+
+// parseObject parses a line holding one JSON object.
+func parseObject(line []byte) (*jsonObject, error) {
+	if !utf8.Valid(line) {
+		return nil, errors.New("invalid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(line))
+	if t, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("bad JSON: %v", jsonReason(err))
+	} else if d, ok := t.(json.Delim); !ok || d != '{' {
+		return nil, errors.New("not a JSON object")
+	}
+	o := &jsonObject{line: line, fields: map[string]json.RawMessage{}, spans: map[string][][2]int{}, lastEnd: int(dec.InputOffset()), empty: true}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("bad JSON: %v", jsonReason(err))
+		}
+		key, ok := t.(string)
+		if !ok {
+			return nil, fmt.Errorf("bad JSON: object key is %v, not a string", t)
+		}
+		var val json.RawMessage
+		if err := dec.Decode(&val); err != nil {
+			return nil, fmt.Errorf("bad JSON: %v", jsonReason(err))
+		}
+		end := int(dec.InputOffset())
+		o.lastEnd, o.empty = end, false
+		o.fields[key] = val
+		o.spans[key] = append(o.spans[key], [2]int{end - len(val), end})
+	}
+	if t, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("bad JSON: %v", jsonReason(err))
+	} else if d, ok := t.(json.Delim); !ok || d != '}' {
+		return nil, errors.New("bad JSON: object not closed")
+	}
+	if len(bytes.TrimSpace(line[dec.InputOffset():])) != 0 {
+		return nil, errors.New("bad JSON: data after the object")
+	}
+	return o, nil
+}
+
+// appendWith appends the object with keys[i] set to values[i] (JSON): each
+// value replaced where the key is (every occurrence), the missing keys
+// appended at the end in order; everything else is kept byte for byte.
+func (o *jsonObject) appendWith(dst []byte, keys []string, values [][]byte) []byte {
+	type edit struct {
+		at, to int
+		value  []byte
+	}
+	var edits []edit
+	for i, k := range keys {
+		for _, sp := range o.spans[k] {
+			edits = append(edits, edit{sp[0], sp[1], values[i]})
+		}
+	}
+	slices.SortFunc(edits, func(a, b edit) int { return a.at - b.at })
+	pos := 0
+	for _, e := range edits {
+		dst = append(dst, o.line[pos:e.at]...)
+		dst = append(dst, e.value...)
+		pos = e.to
+	}
+	dst = append(dst, o.line[pos:o.lastEnd]...)
+	empty := o.empty
+	for i, k := range keys {
+		if _, ok := o.fields[k]; ok {
+			continue
+		}
+		if !empty {
+			dst = append(dst, ',')
+		}
+		empty = false
+		dst = appendJSONString(dst, k)
+		dst = append(dst, ':')
+		dst = append(dst, values[i]...)
+	}
+	return append(dst, o.line[o.lastEnd:]...)
+}
+
+// aliasString is b as a string without a copy; b must not change afterwards.
+func aliasString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }

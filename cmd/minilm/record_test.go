@@ -78,7 +78,7 @@ func TestParseJSONLErrors(t *testing.T) {
 		{"unclosed", `{"query":"q","passage":"p"`, "bad JSON"},
 		{"trailing comma", `{"query":"q","passage":"p",}`, "bad JSON"},
 		{"two objects", `{"query":"q","passage":"p"} {}`, "data after the object"},
-		{"array", `["q","p"]`, "not a JSON object"},
+		{"array", `["q","p"]`, "a JSON array, not an object: minilm reads JSON Lines"},
 		{"string", `"q"`, "not a JSON object"},
 		{"no query", `{"passage":"p"}`, `missing "query"`},
 		{"no passage", `{"query":"q"}`, `missing "passage"`},
@@ -155,6 +155,7 @@ func FuzzParseJSONL(f *testing.F) {
 	for _, s := range []string{
 		`{"query":"q","passage":"p"}`, `{"query":"q","documents":["a","b"]}`, ` { "score":1 , "query":"","passage":"" } `,
 		`{"query":"q","passage":"p","x":[{"y":null}]}`, `{}`, `[]`, `{"query":"\ud800","passage":"p"}`,
+		`{"query":"\ud83d\ude00\u00e9\n\"\\\/","documents":["\ud800\u0041","\udc00x",""]}`, `{"query":"q","passage":"p","n":-1.5e3,"t":true}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -168,6 +169,32 @@ func FuzzParseJSONL(f *testing.F) {
 		var in, got map[string]json.RawMessage
 		if err := json.Unmarshal(line, &in); err != nil {
 			t.Fatalf("parsed %q, which encoding/json rejects: %v", line, err)
+		}
+		// The in-place string decoding agrees with encoding/json's.
+		var q string
+		var docs []string
+		if err := json.Unmarshal(in["query"], &q); err != nil {
+			t.Fatalf("query %s: %v", in["query"], err)
+		}
+		for _, p := range r.pairs {
+			if p.Query != q {
+				t.Fatalf("query %q, encoding/json %q", p.Query, q)
+			}
+		}
+		if r.many {
+			if err := json.Unmarshal(in["documents"], &docs); err != nil || len(docs) != len(r.pairs) {
+				t.Fatalf("documents %q: %v", in["documents"], err)
+			}
+		} else {
+			docs = []string{""}
+			if err := json.Unmarshal(in["passage"], &docs[0]); err != nil {
+				t.Fatalf("passage %q: %v", in["passage"], err)
+			}
+		}
+		for i, d := range docs {
+			if r.pairs[i].Passage != d {
+				t.Fatalf("passage %d %q, encoding/json %q", i, r.pairs[i].Passage, d)
+			}
 		}
 		if err := json.Unmarshal(out, &got); err != nil {
 			t.Fatalf("output %q of %q is not a JSON object: %v", out, line, err)

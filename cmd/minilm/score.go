@@ -1,13 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
-	"time"
 
 	"github.com/minilm-dev/minilm/engine"
 )
@@ -17,15 +17,18 @@ Score query/passage pairs. Each FILE is read in turn ("-" or no FILE: stdin)
 and every record is written back with its score, in input order, to stdout or
 to --output. Memory stays bounded however long the input is.
 
-Formats (by extension, or --format; stdin is jsonl unless --format says):
+Formats (by extension, or --format; stdin's from its first line: JSON, a
+TSV line, or a CSV header naming query and passage; else give --format):
   .jsonl .json .ndjson  one JSON object per line:
         {"query": "...", "passage": "..."}       gets  "score": 1.25
         {"query": "...", "documents": ["..."]}   gets  "scores": [1.25, ...]
       every other field is kept in its place; an existing "score"/"scores"
-      is replaced. Blank lines are skipped.
+      is replaced. Blank lines are skipped. A file holding one JSON array is
+      refused with the command that converts it (jq -c '.[]').
   .tsv  query<TAB>passage per line; the line is written with <TAB>score.
   .csv  a header row naming "query" and "passage" columns (other columns
       are kept); a "score" column is appended (or an existing one replaced).
+All FILEs must have the same format (one output stream, one layout).
 Scores are printed as the shortest decimal that reads back as the float32.
 Empty queries and passages are valid.
 
@@ -57,6 +60,8 @@ type scoreFlags struct {
 	skipInvalid bool
 	quiet       bool
 	progress    bool
+	shard       shard
+	maxLine     maxLineFlag
 }
 
 func scoreCommand() command {
@@ -75,11 +80,13 @@ func newScoreFlags() (*flagSpec, *scoreFlags) {
 	fs.IntVar(&f.batchSize, "batch-size", 32, "pairs per forward pass")
 	fs.StringVar(&f.output, "output", "", "write to `FILE` (atomically: temporary file, then rename) instead of stdout")
 	fs.StringVar(&f.output, "o", "", "short for --output")
-	fs.StringVar(&f.format, "format", "", "input `format` for every FILE: jsonl, tsv or csv (default: by extension; stdin: jsonl)")
+	fs.StringVar(&f.format, "format", "", "input `format` for every FILE: jsonl, tsv or csv (default: by extension; stdin: from its first line)")
 	fs.BoolVar(&f.skipInvalid, "skip-invalid", false, "report malformed records on stderr, skip them and go on")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar and no per-record reports of skipped records")
-	fs.BoolVar(&f.progress, "progress", false, "show the progress bar on stderr even when it is not a terminal")
+	fs.BoolVar(&f.progress, "progress", false, "report progress on stderr even when it is not a terminal (a plain line every 5 s)")
+	fs.Var(&f.shard, "shard", "score only shard `I/N` of the input: the lines numbered L with (L-1) mod N = I,\neach output line prefixed with L and a tab, so that shards merge in order:\n  sort -m -s -t \"$(printf '\\t')\" -k1,1n OUT... | cut -f2-\n(one jsonl or tsv input; for a Kubernetes Indexed Job: --shard $(JOB_COMPLETION_INDEX)/N)")
 	registerReplicas(fs, &f.replicas)
+	registerMaxLine(fs, &f.maxLine)
 	return spec, f
 }
 
@@ -97,8 +104,11 @@ func runScore(ctx context.Context, std stdio, args []string) int {
 		progressOut = std.err
 	}
 	opts, err := f.check()
+	if err == nil && progressOut != nil && std.errIsTerminal {
+		opts.Progress = progressOut // the hub's download bar redraws in place
+	}
 	if err == nil {
-		opts.Progress = progressOut
+		err = f.shard.check(files, f.format)
 	}
 	var inputs []input
 	var sizes []int64
@@ -109,12 +119,20 @@ func runScore(ctx context.Context, std stdio, args []string) int {
 	if err != nil {
 		return exitWith(ctx, std, err)
 	}
+	for i := range inputs {
+		inputs[i].maxLine = int(f.maxLine)
+	}
 
-	sc, closeModel, err := loadScorer(ctx, f, opts, std.err)
+	sc, closeModel, err := loadScorer(ctx, &f.modelFlags, f.replicas, f.batchSize, opts, std.err)
 	if err != nil {
 		return exitWith(ctx, std, err)
 	}
 	defer closeModel()
+	// stdin's format is told from its first line, once the flags have been
+	// checked against the model: nothing is read before.
+	if err := sniffInputs(inputs); err != nil {
+		return exitWith(ctx, std, err)
+	}
 
 	out := std.out
 	var file *atomicFile
@@ -138,10 +156,20 @@ func runScore(ctx context.Context, std stdio, args []string) int {
 	}
 	var bar *progressBar
 	if progressOut != nil {
-		bar = startProgress(progressOut, sizes, 200*time.Millisecond)
+		interval := logInterval
+		if std.errIsTerminal {
+			interval = terminalInterval
+		}
+		bar = startProgress(progressOut, std.errIsTerminal, sizes, interval)
 		cfg.onWritten = bar.written
 	}
-	stats, err := runPipeline(ctx, sc, newMultiSource(inputs), newRecordWriter(out), cfg)
+	var src recordSource = newMultiSource(inputs)
+	w := newRecordWriter(out)
+	if f.shard.enabled() {
+		src = &shardSource{src: src, sh: f.shard}
+		w.lineNumbers = true
+	}
+	stats, err := runPipeline(ctx, sc, src, w, cfg)
 	if bar != nil {
 		bar.finish()
 	}
@@ -197,7 +225,7 @@ func openInputs(std stdio, names []string, forced string) ([]input, []int64, err
 		case forced != "":
 			in.format, _ = parseFormat(forced)
 		case name == "-":
-			in.format = formatJSONL
+			in.format = formatSniff
 		default:
 			fm, ok := formatOf(name)
 			if !ok {
@@ -236,7 +264,49 @@ func openInputs(std stdio, names []string, forced string) ([]input, []int64, err
 		inputs = append(inputs, in)
 		sizes = append(sizes, size)
 	}
+	if err := sameFormat(inputs); err != nil {
+		closeInputs(inputs)
+		return nil, nil, err
+	}
 	return inputs, sizes, nil
+}
+
+// sameFormat refuses inputs of different formats: their records would go
+// into one output stream in mixed layouts.
+func sameFormat(inputs []input) error {
+	first := -1
+	for i, in := range inputs {
+		if in.format == formatSniff {
+			continue
+		}
+		if first < 0 {
+			first = i
+			continue
+		}
+		if a := inputs[first]; in.format != a.format {
+			return usagef("inputs of different formats: %s is %s, %s is %s; score them in separate runs (the output keeps one layout)",
+				a.name, a.format, in.name, in.format)
+		}
+	}
+	return nil
+}
+
+// sniffInputs tells stdin's format from its first non-blank line.
+func sniffInputs(inputs []input) error {
+	for i := range inputs {
+		in := &inputs[i]
+		if in.format != formatSniff {
+			continue
+		}
+		br := bufio.NewReaderSize(in.r, 1<<16)
+		in.r = br
+		fm, err := sniffFormat(br, in.name)
+		if err != nil {
+			return err
+		}
+		in.format = fm
+	}
+	return sameFormat(inputs)
 }
 
 func closeInputs(inputs []input) {
@@ -254,26 +324,6 @@ func unwrapPathError(err error) error {
 		return pe.Err
 	}
 	return err
-}
-
-// exitWith prints err (if any) as "minilm: ..." and returns the exit status
-// it calls for.
-func exitWith(ctx context.Context, std stdio, err error) int {
-	var ie *inputError
-	var ue *usageError
-	switch {
-	case err == nil && ctx.Err() == nil:
-		return exitOK
-	case ctx.Err() != nil:
-		fmt.Fprintln(std.err, "minilm: interrupted")
-		return exitInterrupted
-	case errors.As(err, &ie), errors.As(err, &ue):
-		fmt.Fprintf(std.err, "minilm: %v\n", err)
-		return exitUsage
-	default:
-		fmt.Fprintf(std.err, "minilm: %v\n", err)
-		return exitFailure
-	}
 }
 
 // scorersFor is how many batches the pipeline keeps in the scorer stage: one

@@ -476,3 +476,28 @@ func TestSubmitWithOwnTokenizer(t *testing.T) {
 	_, err = first.Wait(context.Background())
 	require.NoError(t, err)
 }
+
+// TestTimingsFitTheWait: a job's stages follow one another, so they add up
+// to no more than the caller waited (a job scored before its tokenization
+// was counted once showed its whole life as tokenization).
+func TestTimingsFitTheWait(t *testing.T) {
+	b := New(&fakeScorer{}, Config{MaxSequences: 4, Tokenizers: 2})
+	defer closeOK(t, b)
+	var wg sync.WaitGroup
+	for c := range 4 {
+		wg.Go(func() {
+			for i := range 50 {
+				start := time.Now()
+				r, err := b.Score(context.Background(), pairs(1+i%4, fmt.Sprintf("c%d-%d-", c, i)))
+				waited := time.Since(start)
+				if !assert.NoError(t, err) {
+					return
+				}
+				tm := r.Timing
+				assert.LessOrEqual(t, tm.Tokenize+tm.Queue+tm.Inference, waited, "%+v", tm)
+				assert.GreaterOrEqual(t, min(tm.Tokenize, tm.Queue, tm.Inference), time.Duration(0), "%+v", tm)
+			}
+		})
+	}
+	wg.Wait()
+}

@@ -292,6 +292,9 @@ func (b *Batcher) tokenize() {
 			seg.seqs = append(seg.seqs, s)
 			seg.tokens += len(s.IDs)
 		}
+		// Counted before the segment is queued: once queued it may be
+		// scored, and its job finish, at any moment.
+		j.tokenized(c.end-c.start, seg.tokens)
 		if len(seg.seqs) > 0 {
 			b.mu.Lock()
 			b.pending = append(b.pending, seg)
@@ -302,10 +305,10 @@ func (b *Batcher) tokenize() {
 			default:
 			}
 		}
-		// After queueing: the job may finish here, and a finished job's
-		// waiter must find its timings complete.
-		b.release(failed)
-		j.tokenized(c.end-c.start, seg.tokens, failed)
+		if failed > 0 {
+			b.release(failed)
+			j.untokenizable(failed)
+		}
 	}
 }
 

@@ -80,9 +80,8 @@ func (j *Job) setPairErr(i int, err error) {
 	j.mu.Unlock()
 }
 
-// tokenized records a tokenized chunk of n pairs, failed of which could
-// not be.
-func (j *Job) tokenized(n, tokens, failed int) {
+// tokenized records a tokenized chunk of n pairs holding tokens tokens.
+func (j *Job) tokenized(n, tokens int) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.untok -= n
@@ -90,7 +89,14 @@ func (j *Job) tokenized(n, tokens, failed int) {
 	if j.untok == 0 {
 		j.tokDone = time.Now()
 	}
-	j.left -= failed
+}
+
+// untokenizable resolves n pairs that could not be tokenized (their Errs
+// are set).
+func (j *Job) untokenizable(n int) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.left -= n
 	if j.left == 0 {
 		j.finishLocked()
 	}

@@ -18,13 +18,17 @@ import (
 //
 // A task is one sequence, longest first (so that a long one does not finish
 // alone at the end): its rows of QKV are brought into cache once and serve
-// all its heads. For each head it packs K (L,HD) and Vᵀ (HD,L) as GEMM
-// weights, then for each block of qb queries computes the (qb,L) scores with
-// one GEMM against K, the softmax in place, and the outputs with one GEMM
-// against Vᵀ written straight into Out: no more than one block of scores per
-// worker ever exists. Every value depends only on its own sequence, and the
-// GEMMs' sums do not depend on the block (see package simd), so a sequence
-// gets the same bits alone or in any batch, in any task order.
+// all its heads. When there are fewer sequences than a few per worker (a
+// single pair, a small rerank call) a task is one (sequence, head) instead,
+// so that every worker has work. For each head it packs K (L,HD) and Vᵀ
+// (HD,L) as GEMM weights, then for each block of qb queries computes the
+// (qb,L) scores with one GEMM against K, the block's softmax in one vector
+// call (simd.SoftmaxRows), and the outputs with one GEMM against Vᵀ written
+// straight into Out, scaled by 1/sum in one more (simd.ScaleRows): no more
+// than one block of scores per worker ever exists. Every value depends only
+// on its own sequence and head, and the GEMMs' sums do not depend on the
+// block (see package simd), so a sequence gets the same bits alone or in any
+// batch, in any task order or split.
 const qb = 64 // queries per block of scores
 
 // attnScratch is one worker's attention storage, reused across calls.
@@ -33,6 +37,10 @@ type attnScratch struct {
 	s     []float32 // (qb,L) scores, then probabilities
 	sums  [qb]float32
 }
+
+// seqsPerWorker is how many sequences each worker needs for per-sequence
+// tasks to keep all of them busy; with fewer, tasks are split by head.
+const seqsPerWorker = 4
 
 func (be *Backend) attention(op kernels.Attention) {
 	nh, hd := op.NH, op.HD
@@ -57,15 +65,20 @@ func (be *Backend) attention(op kernels.Attention) {
 		return int(seqs[b+1]-seqs[b]) - int(seqs[a+1]-seqs[a])
 	})
 	be.seqOrder = order
-	be.pool.parallel(nb, func(worker, task int) {
-		b := order[task]
+	if nb >= seqsPerWorker*be.pool.n {
+		be.pool.parallel(nb, func(worker, task int) {
+			b := order[task]
+			lo, hi := int(seqs[b]), int(seqs[b+1])
+			for head := range nh {
+				be.attentionHead(&be.attn[worker], out[lo*h+head*hd:], qkv[lo*3*h+head*hd:], hi-lo, h, hd, op.Scale)
+			}
+		})
+		return
+	}
+	be.pool.parallel(nb*nh, func(worker, task int) {
+		b, head := order[task/nh], task%nh
 		lo, hi := int(seqs[b]), int(seqs[b+1])
-		if lo == hi {
-			return
-		}
-		for head := range nh {
-			be.attentionHead(&be.attn[worker], out[lo*h+head*hd:], qkv[lo*3*h+head*hd:], hi-lo, h, hd, op.Scale)
-		}
+		be.attentionHead(&be.attn[worker], out[lo*h+head*hd:], qkv[lo*3*h+head*hd:], hi-lo, h, hd, op.Scale)
 	})
 }
 
@@ -73,42 +86,20 @@ func (be *Backend) attention(op kernels.Attention) {
 // the head's Q columns of the sequence's first row (row stride 3H, K at +H,
 // V at +2H) and out at its output columns (row stride H).
 func (be *Backend) attentionHead(a *attnScratch, out, qkv []float32, l, h, hd int, scale float32) {
+	if l == 0 {
+		return
+	}
 	a.k.Pack(qkv[h:], 3*h, l, hd)
 	a.vt.PackT(qkv[2*h:], 3*h, hd, l)
 	for q0 := 0; q0 < l; q0 += qb {
 		nq := min(qb, l-q0)
 		s := a.s[:nq*l]
 		be.simd.Gemm(s, l, qkv[q0*3*h:], 3*h, nq, &a.k, nil, false, nil)
-		for i := range nq {
-			a.sums[i] = be.softmaxRow(s[i*l:(i+1)*l], scale)
-		}
+		be.simd.SoftmaxRows(s, nq, l, scale, a.sums[:nq])
 		o := out[q0*h:]
 		be.simd.Gemm(o, h, s, l, nq, &a.vt, nil, false, nil)
-		for i := range nq {
-			row := o[i*h : i*h+hd]
-			inv := 1 / a.sums[i]
-			for d, v := range row {
-				row[d] = v * inv
-			}
-		}
+		be.simd.ScaleRows(o, h, nq, hd, a.sums[:nq])
 	}
-}
-
-// softmaxRow: s is (L) dot products. It replaces s[j] by
-// exp(scale·s[j] - m), m the largest scale·s[j], and returns the sum of those,
-// by which the caller divides.
-func (be *Backend) softmaxRow(s []float32, scale float32) float32 {
-	var m float32
-	if scale >= 0 {
-		m = scale * be.simd.Max(s)
-	} else { // the largest scale·s[j] is at the smallest s[j]
-		lo := s[0]
-		for _, v := range s[1:] {
-			lo = min(lo, v)
-		}
-		m = scale * lo
-	}
-	return be.simd.ExpSum(s, scale, m)
 }
 
 // attentionSlow is the twin of the attention kernel for one (sequence, head):

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/minilm-dev/minilm/engine"
+	"github.com/minilm-dev/minilm/internal/backendhook"
 	"github.com/minilm-dev/minilm/kernels"
 	"github.com/minilm-dev/minilm/kernels/metal"
 )
@@ -66,7 +67,7 @@ func scoreGolden(t *testing.T, newBackend func(int) (kernels.Backend, error), wa
 func scoreModel(t *testing.T, newBackend func(int) (kernels.Backend, error), wantBackend, model, golden string, recs []goldenRecord, tol float64) float64 {
 	t.Helper()
 	ctx := context.Background()
-	m, err := engine.Load(ctx, "../../testdata/models/"+model, engine.Options{NewBackend: newBackend})
+	m, err := engine.Load(backendhook.With(ctx, newBackend), "../../testdata/models/"+model, engine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +115,7 @@ func simBackends(t *testing.T, cfg metal.SimConfig) func(int) (kernels.Backend, 
 
 // probed makes and closes one backend with newBackend, skipping t (skipf
 // formats the error) when that fails with skip, and returns newBackend as
-// engine.Options.NewBackend wants it.
+// backendhook.With wants it.
 func probed(t *testing.T, skip error, skipf string, newBackend func(int) (*metal.Backend, error)) func(int) (kernels.Backend, error) {
 	t.Helper()
 	probe, err := newBackend(0)

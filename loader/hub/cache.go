@@ -152,13 +152,11 @@ func (c cache) completeSnapshot(rev, why string) (string, error) {
 	return dir, nil
 }
 
+// offlineError says what is missing; how to fetch it is for the caller to
+// say (a command-line tool has a command for it, a library caller does not).
 func (c cache) offlineError(rev, why, missing string) error {
-	cmd := "minilm download " + c.repoID
-	if rev != DefaultRevision {
-		cmd += " --revision " + rev
-	}
-	return fmt.Errorf("hub: %s@%s: %w (%s): cache %s lacks %s; fetch it online with: %s",
-		c.repoID, rev, ErrOffline, why, c.root, missing, cmd)
+	return fmt.Errorf("hub: %s@%s: %w (%s): cache %s lacks %s",
+		c.repoID, rev, ErrOffline, why, c.root, missing)
 }
 
 // tempName returns an unused-looking sibling name of path for an atomic

@@ -25,8 +25,14 @@ type downloader struct {
 	token       string
 	head, get   *http.Client // head never follows redirects; get strips the token off-host
 	progress    io.Writer
+	plain       bool
 	retryBase   time.Duration
 	now         func() time.Time
+	stall       time.Duration
+	minProgress int64
+	maxFileSize int64
+	freeSpace   func(string) (uint64, bool)
+	spaceEvery  int64
 }
 
 // fileMeta is what a HEAD request says about one file.
@@ -56,6 +62,7 @@ func newDownloader(repoID, rev string, c cache, opts Options) (*downloader, erro
 		repoID: repoID, rev: rev, cache: c, endpoint: ep,
 		token:     token(opts.Token),
 		progress:  opts.Progress,
+		plain:     opts.ProgressPlain,
 		retryBase: opts.retryBase,
 		now:       opts.now,
 	}
@@ -64,6 +71,22 @@ func newDownloader(repoID, rev string, c cache, opts Options) (*downloader, erro
 	}
 	if d.now == nil {
 		d.now = time.Now
+	}
+	d.stall, d.minProgress, d.maxFileSize, d.freeSpace = opts.StallTimeout, opts.MinProgress, opts.MaxFileSize, opts.freeSpace
+	if d.stall <= 0 {
+		d.stall = defaultStall
+	}
+	if d.minProgress <= 0 {
+		d.minProgress = defaultMinProgress
+	}
+	if d.maxFileSize <= 0 {
+		d.maxFileSize = DefaultMaxFileSize
+	}
+	if d.freeSpace == nil {
+		d.freeSpace = freeSpace
+	}
+	if d.spaceEvery = opts.spaceEvery; d.spaceEvery <= 0 {
+		d.spaceEvery = checkSpaceEvery
 	}
 	head := *base
 	head.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -204,8 +227,29 @@ func (d *downloader) meta(file string, resp *http.Response, location string) (fi
 		return m, fmt.Errorf("hub: %s: %s: response has no usable ETag (%q)", d.repoID, file, etag)
 	case err != nil || m.size < 0:
 		return m, fmt.Errorf("hub: %s: %s: response has no usable size (%q)", d.repoID, file, size)
+	case m.size > d.capOf(file):
+		return m, fmt.Errorf("hub: %s@%s: %s: the hub claims %d bytes, more than the %d allowed: %w", d.repoID, d.rev, file, m.size, d.capOf(file), ErrTooLarge)
 	}
 	return m, nil
+}
+
+// capOf is the largest size file may have.
+func (d *downloader) capOf(file string) int64 {
+	if c, ok := fileCaps[file]; ok {
+		return c
+	}
+	return d.maxFileSize
+}
+
+// checkSpace fails with ErrNoSpace when the file system holding path has
+// less free space than need bytes; unknown free space passes.
+func (d *downloader) checkSpace(m fileMeta, path string, need int64) error {
+	free, ok := d.freeSpace(path)
+	if !ok || need <= 0 || uint64(need) <= free {
+		return nil
+	}
+	return fmt.Errorf("hub: %s@%s: %s: %d more bytes to write, %d free on the file system of %s: %w",
+		d.repoID, d.rev, m.name, need, free, filepath.Dir(path), ErrNoSpace)
 }
 
 func (d *downloader) fileURL(rev, file string) string {
@@ -377,7 +421,10 @@ func (d *downloader) download(ctx context.Context, m fileMeta, blob string) erro
 	if err != nil {
 		return fmt.Errorf("hub: %s: read partial download: %w", m.name, err)
 	}
-	bar := newProgress(d.progress, m.name, m.size, have, d.now)
+	if err := d.checkSpace(m, partial, m.size-have); err != nil {
+		return err
+	}
+	bar := newProgress(d.progress, d.plain, m.name, m.size, have, d.now)
 	for failures := 0; have < m.size; {
 		var err error
 		have, err = d.getOnce(ctx, m, f, h, have, bar)
@@ -485,13 +532,34 @@ func isTransient(err error) bool {
 }
 
 // getOnce makes one GET from offset have, appends what arrives to f and h,
-// and returns the new offset.
+// and returns the new offset. A watchdog abandons the GET when it breaks the
+// minimum-progress rule; that is transient, so the caller resumes.
 func (d *downloader) getOnce(ctx context.Context, m fileMeta, f *os.File, h hash.Hash, have int64, bar *progress) (int64, error) {
-	resp, err := d.send(ctx, d.get, http.MethodGet, m.location, m.name, have)
+	gctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w := newWatchdog(d.stall, d.minProgress, cancel)
+	defer w.stop()
+	stalled := func(at int64) error {
+		return &transientError{fmt.Errorf("hub: %s@%s: %s: fewer than %d bytes in %v at byte %d of %d: %w",
+			d.repoID, d.rev, m.name, d.minProgress, d.stall, at, m.size, ErrStalled)}
+	}
+	resp, err := d.send(gctx, d.get, http.MethodGet, m.location, m.name, have)
 	if err != nil {
+		if ctx.Err() == nil && w.fired() {
+			return have, stalled(have)
+		}
 		return have, err
 	}
 	defer resp.Body.Close()
+	got, err := d.handleGet(ctx, m, f, h, have, bar, resp, w)
+	if err != nil && ctx.Err() == nil && w.fired() {
+		return got, stalled(got)
+	}
+	return got, err
+}
+
+// handleGet checks a GET's status and copies its body.
+func (d *downloader) handleGet(ctx context.Context, m fileMeta, f *os.File, h hash.Hash, have int64, bar *progress, resp *http.Response, w *watchdog) (int64, error) {
 	switch resp.StatusCode {
 	case http.StatusOK:
 		if have > 0 {
@@ -516,14 +584,19 @@ func (d *downloader) getOnce(ctx context.Context, m fileMeta, f *os.File, h hash
 		}
 		return have, fmt.Errorf("hub: %s@%s: %s: unexpected HTTP %d", d.repoID, d.rev, m.name, resp.StatusCode)
 	}
-	return d.copyBody(ctx, m, f, h, resp.Body, have, bar)
+	if resp.ContentLength > m.size-have {
+		return have, fmt.Errorf("hub: %s@%s: %s: server announces %d bytes from byte %d, more than the %d claimed: %w",
+			d.repoID, d.rev, m.name, resp.ContentLength, have, m.size, ErrIntegrity)
+	}
+	return d.copyBody(ctx, m, f, h, resp.Body, have, bar, w)
 }
 
 // copyBody appends body to f and h from offset have until m.size bytes are
 // there, and returns the new offset. A body that breaks off is transient; one
 // longer than m.size is an integrity failure.
-func (d *downloader) copyBody(ctx context.Context, m fileMeta, f *os.File, h hash.Hash, body io.Reader, have int64, bar *progress) (int64, error) {
+func (d *downloader) copyBody(ctx context.Context, m fileMeta, f *os.File, h hash.Hash, body io.Reader, have int64, bar *progress, w *watchdog) (int64, error) {
 	buf := make([]byte, 256<<10)
+	nextCheck := have + d.spaceEvery
 	for {
 		n, rerr := body.Read(buf)
 		if int64(n) > m.size-have {
@@ -538,6 +611,14 @@ func (d *downloader) copyBody(ctx context.Context, m fileMeta, f *os.File, h has
 			}
 			have += int64(n)
 			bar.add(int64(n))
+			w.add(int64(n))
+			if have >= nextCheck {
+				// Others may be filling the disk too: check again while writing.
+				if err := d.checkSpace(m, f.Name(), m.size-have); err != nil {
+					return have, err
+				}
+				nextCheck = have + d.spaceEvery
+			}
 		}
 		switch {
 		case rerr == io.EOF && have < m.size:

@@ -34,6 +34,15 @@ var (
 	ErrIntegrity = errors.New("integrity check failed")
 	// ErrInvalid: the repo id or revision is malformed.
 	ErrInvalid = errors.New("invalid repo id or revision")
+	// ErrTooLarge: the hub claims a file larger than its cap (see
+	// Options.MaxFileSize).
+	ErrTooLarge = errors.New("file larger than allowed")
+	// ErrNoSpace: the cache's file system has too little free space for
+	// the rest of a file.
+	ErrNoSpace = errors.New("not enough free disk space")
+	// ErrStalled: a download made too little progress (see
+	// Options.StallTimeout) on every attempt.
+	ErrStalled = errors.New("download stalled")
 )
 
 // Options configures Download. Only CacheDir is required.
@@ -55,11 +64,34 @@ type Options struct {
 	Client *http.Client
 	// Progress receives a progress line per downloaded file; nil is silent.
 	Progress io.Writer
+	// ProgressPlain writes Progress as plain lines, one every few seconds
+	// and one when a file is done, for a log or a pipe; otherwise each
+	// file's line is redrawn in place with \r, for a terminal.
+	ProgressPlain bool
 	// Offline forbids network access: Download returns the cached snapshot
 	// if it is complete and an error wrapping ErrOffline otherwise. It is
 	// also on when $HF_HUB_OFFLINE is 1, true, yes or on.
 	Offline bool
 
+	// StallTimeout and MinProgress are the minimum-progress rule: a GET
+	// that delivers fewer than MinProgress bytes in any StallTimeout (no
+	// byte at all, or a trickle) is abandoned and resumed with a Range
+	// request; when every attempt stalls, Download fails with ErrStalled.
+	// 0 means 30 s and 64 KiB (about 2 KiB/s).
+	StallTimeout time.Duration
+	MinProgress  int64
+	// MaxFileSize caps the size the hub may claim for model.safetensors;
+	// a larger claim fails with ErrTooLarge before anything is written.
+	// 0 means DefaultMaxFileSize. The other files have fixed caps far above
+	// any real tokenizer or config (see fileCaps).
+	MaxFileSize int64
+
+	// freeSpace reports the free bytes of the file system holding path
+	// (false: unknown); nil means the statfs-based one. Tests replace it.
+	freeSpace func(path string) (uint64, bool)
+	// spaceEvery is how many bytes are written between free-space checks;
+	// 0 means checkSpaceEvery. Tests shorten it.
+	spaceEvery int64
 	// retryBase is the first backoff delay (doubling each retry); 0 means
 	// defaultRetryBase. Tests shorten it.
 	retryBase time.Duration
@@ -68,6 +100,13 @@ type Options struct {
 }
 
 const (
+	// DefaultMaxFileSize is Options.MaxFileSize's default: the weights of
+	// models far larger than a MiniLM (90 MB) fit.
+	DefaultMaxFileSize = 16 << 30
+	defaultStall       = 30 * time.Second
+	defaultMinProgress = 64 << 10
+	// checkSpaceEvery is how many bytes are written between statfs checks.
+	checkSpaceEvery  = 64 << 20
 	defaultRetryBase = 500 * time.Millisecond
 	maxRetryDelay    = 8 * time.Second
 	// maxAttempts bounds the tries per request and, for a file's bytes,
@@ -96,6 +135,16 @@ func modelFiles() []modelFile {
 		{"tokenizer_config.json", false},
 		{"special_tokens_map.json", false},
 	}
+}
+
+// fileCaps are the size caps of the files other than model.safetensors,
+// the same as the loader's and tokenizer's reading limits.
+var fileCaps = map[string]int64{
+	"config.json":             1 << 20,
+	"vocab.txt":               16 << 20,
+	"tokenizer.json":          32 << 20,
+	"tokenizer_config.json":   1 << 20,
+	"special_tokens_map.json": 1 << 20,
 }
 
 // ModelFiles returns the names of the files Download fetches when the repo

@@ -406,14 +406,17 @@ func TestOffline(t *testing.T) {
 	if !errors.Is(err, ErrOffline) {
 		t.Fatalf("err = %v, want ErrOffline", err)
 	}
-	for _, want := range []string{"minilm download org/model", "refs/main", opts.CacheDir} {
+	for _, want := range []string{"org/model@main", "refs/main", opts.CacheDir} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
 	}
+	if strings.Contains(err.Error(), "minilm") {
+		t.Errorf("error %q tells a Go caller to run a command", err)
+	}
 	opts.Revision = "v2"
-	if _, err := Download(ctx, testRepoID, opts); err == nil || !strings.Contains(err.Error(), "minilm download org/model --revision v2") {
-		t.Errorf("offline error for a revision = %v, want the command with --revision v2", err)
+	if _, err := Download(ctx, testRepoID, opts); err == nil || !strings.Contains(err.Error(), "org/model@v2") {
+		t.Errorf("offline error for a revision = %v, want it to name org/model@v2", err)
 	}
 	if n := len(srv.Requests()); n != 0 {
 		t.Fatalf("offline mode made %d requests", n)
@@ -444,7 +447,7 @@ func TestOffline(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Download(ctx, testRepoID, opts)
-	if !errors.Is(err, ErrOffline) || !strings.Contains(err.Error(), "lacks model.safetensors;") || !strings.Contains(err.Error(), "HF_HUB_OFFLINE") {
+	if !errors.Is(err, ErrOffline) || !strings.Contains(err.Error(), "lacks model.safetensors") || !strings.Contains(err.Error(), "HF_HUB_OFFLINE") {
 		t.Errorf("err = %v, want ErrOffline naming model.safetensors and HF_HUB_OFFLINE", err)
 	}
 	// An optional file neither present nor known absent makes it incomplete.
@@ -452,7 +455,7 @@ func TestOffline(t *testing.T) {
 	if err := os.Remove(noExist); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Download(ctx, testRepoID, opts); err == nil || !strings.Contains(err.Error(), "lacks model.safetensors, tokenizer.json;") {
+	if _, err := Download(ctx, testRepoID, opts); err == nil || !strings.Contains(err.Error(), "lacks model.safetensors, tokenizer.json") {
 		t.Errorf("err = %v, want it to name model.safetensors and tokenizer.json", err)
 	}
 }
@@ -687,6 +690,27 @@ func TestProgress(t *testing.T) {
 		if !strings.Contains(weights, want) {
 			t.Errorf("weights progress %q lacks %q", weights, want)
 		}
+	}
+}
+
+// TestProgressPlain: for a log, whole lines (no \r), a few per file.
+func TestProgressPlain(t *testing.T) {
+	var out bytes.Buffer
+	clock := time.Unix(0, 0)
+	now := func() time.Time { clock = clock.Add(time.Second); return clock }
+	p := newProgress(&out, true, "model.safetensors", 1000, 0, now)
+	for range 12 {
+		p.add(50)
+	}
+	p.finish()
+	text := out.String()
+	if strings.ContainsAny(text, "\r\x1b") {
+		t.Errorf("plain progress has carriage returns or escapes: %q", text)
+	}
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	// The first line, one per 5 s of the 12 (a tick a second), the last.
+	if len(lines) != 4 || !strings.Contains(lines[3], "600 B / 1.0 kB") || !strings.Contains(lines[3], "/s  in ") {
+		t.Errorf("plain progress lines:\n%s", text)
 	}
 }
 

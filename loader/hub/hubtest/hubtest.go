@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // File is one file of a fake repo.
@@ -73,6 +74,9 @@ type fault struct {
 	ignoreRange  bool
 	pauseAfter   int64
 	pauseRelease <-chan struct{}
+	stallAfter   int64 // every body stops after this many bytes; -1: never
+	trickle      time.Duration
+	claim        int64 // size the metadata claims; 0: the real one
 }
 
 // NewServer starts a fake hub serving repos. Close it when done.
@@ -163,7 +167,7 @@ func (s *Server) OnRequest(f func(Request)) {
 func (s *Server) fault(file string) *fault {
 	f := s.faults[file]
 	if f == nil {
-		f = &fault{}
+		f = &fault{stallAfter: -1}
 		s.faults[file] = f
 	}
 	return f
@@ -209,6 +213,40 @@ func (s *Server) PauseNext(file string, after int64, release <-chan struct{}) {
 	defer s.mu.Unlock()
 	f := s.fault(file)
 	f.pauseAfter, f.pauseRelease = after, release
+}
+
+// StallAfter makes every body served for file stop after `after` bytes
+// until the client goes away: a server that keeps the connection open and
+// sends nothing more.
+func (s *Server) StallAfter(file string, after int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fault(file).stallAfter = after
+}
+
+// Trickle makes every body served for file arrive one byte per interval.
+func (s *Server) Trickle(file string, interval time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fault(file).trickle = interval
+}
+
+// ClaimSize makes the metadata (HEAD) of file claim size bytes, whatever
+// its content's size; the bytes served stay the real ones.
+func (s *Server) ClaimSize(file string, size int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fault(file).claim = size
+}
+
+// claimed is the size the metadata of file claims, real unless ClaimSize.
+func (s *Server) claimed(file string, real int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f := s.faults[file]; f != nil && f.claim > 0 {
+		return strconv.FormatInt(f.claim, 10)
+	}
+	return strconv.Itoa(real)
 }
 
 // record logs r and runs the OnRequest hook.
@@ -281,7 +319,7 @@ func (s *Server) serveHub(w http.ResponseWriter, r *http.Request) {
 		pointer := fmt.Sprintf("version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize %d\n", sum, len(file0.Data))
 		h.Set("ETag", `"`+GitBlobSHA1([]byte(pointer))+`"`)
 		h.Set("X-Linked-Etag", `"`+sum+`"`)
-		h.Set("X-Linked-Size", strconv.Itoa(len(file0.Data)))
+		h.Set("X-Linked-Size", s.claimed(file, len(file0.Data)))
 		h.Set("Location", s.cdnURL(sum, file))
 		h.Set("Content-Length", "0")
 		w.WriteHeader(http.StatusFound)
@@ -328,8 +366,10 @@ func (s *Server) serveBody(w http.ResponseWriter, r *http.Request, file string, 
 	var pause int64 = -1
 	var release <-chan struct{}
 	corrupt, ignoreRange := false, false
+	stall, trickle := int64(-1), time.Duration(0)
 	if f := s.faults[file]; f != nil && r.Method == http.MethodGet {
 		corrupt, ignoreRange = f.corrupt, f.ignoreRange
+		stall, trickle = f.stallAfter, f.trickle
 		if f.cutLeft > 0 {
 			f.cutLeft--
 			cut = f.cutAfter
@@ -363,6 +403,9 @@ func (s *Server) serveBody(w http.ResponseWriter, r *http.Request, file string, 
 	}
 	body := data[start:]
 	h.Set("Content-Length", strconv.Itoa(len(body)))
+	if r.Method == http.MethodHead && start == 0 {
+		h.Set("Content-Length", s.claimed(file, len(body)))
+	}
 	if start > 0 {
 		w.WriteHeader(http.StatusPartialContent)
 	} else {
@@ -383,6 +426,28 @@ func (s *Server) serveBody(w http.ResponseWriter, r *http.Request, file string, 
 		if cut >= 0 {
 			cut -= pause
 		}
+	}
+	if stall >= 0 && stall < int64(len(body)) {
+		w.Write(body[:stall])
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+		return
+	}
+	if trickle > 0 {
+		t := time.NewTicker(trickle)
+		defer t.Stop()
+		for i := range body {
+			if _, err := w.Write(body[i : i+1]); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		return
 	}
 	if cut >= 0 && cut < int64(len(body)) {
 		w.Write(body[:cut])

@@ -169,3 +169,65 @@ func (im impl) max(x []float32) float32 {
 	maxLanesGeneric(x[n:], &lanes) // i%8 is the same lane: n is a multiple of 8
 	return laneMax(&lanes)
 }
+
+// softmaxRowsAVX2 is softmaxRowsGeneric(s[:rows·l], rows, l, scale, sums).
+//
+//go:noescape
+func softmaxRowsAVX2(s *float32, rows, l int, scale float32, sums *float32)
+
+// scaleRowsAVX2 is scaleRowsGeneric; n is a multiple of 8.
+//
+//go:noescape
+func scaleRowsAVX2(o *float32, ldo, rows, n int, sums *float32)
+
+// layerNormAVX2 is layerNormGeneric over n values (a multiple of 8); res may
+// be nil.
+//
+//go:noescape
+func layerNormAVX2(out, x, res, gamma, beta *float32, n int, eps float32)
+
+func (im impl) softmaxRows(s []float32, rows, l int, scale float32, sums []float32) {
+	if im.kind == kindGeneric || !(scale >= 0) {
+		softmaxRowsGeneric(s, rows, l, scale, sums)
+		return
+	}
+	softmaxRowsAVX2(&s[0], rows, l, scale, &sums[0])
+}
+
+func (im impl) scaleRows(o []float32, ldo, rows, n int, sums []float32) {
+	if im.kind == kindGeneric || n%8 != 0 {
+		scaleRowsGeneric(o, ldo, rows, n, sums)
+		return
+	}
+	scaleRowsAVX2(&o[0], ldo, rows, n, &sums[0])
+}
+
+func (im impl) layerNorm(out, x, res, gamma, beta []float32, eps float32) {
+	n := len(out)
+	if im.kind == kindGeneric || n%8 != 0 {
+		layerNormGeneric(out, x, res, gamma, beta, eps)
+		return
+	}
+	var r *float32
+	if res != nil {
+		r = &res[0]
+	}
+	layerNormAVX2(&out[0], &x[0], r, &gamma[0], &beta[0], n, eps)
+}
+
+// geluTileAVX2 applies gelu1 in place to a (rows,cols) block of out with row
+// stride ldo; cols is a multiple of 8.
+//
+//go:noescape
+func geluTileAVX2(out *float32, ldo, rows, cols int)
+
+func (im impl) geluTile(out []float32, ldo, rows, cols int) {
+	if im.kind == kindGeneric || cols%8 != 0 {
+		geluTileRows(im, out, ldo, rows, cols)
+		return
+	}
+	geluTileAVX2(&out[0], ldo, rows, cols)
+}
+
+// HasBF16 reports whether the CPU has AVX512_BF16 (VDPBF16PS).
+func HasBF16() bool { return hasAVX512() && cpu.X86.HasAVX512BF16 }

@@ -90,3 +90,20 @@ func (im impl) axpy(alpha float32, x, y []float32) {
 // expSum and max have no NEON kernels yet: the Go twins serve every variant.
 func (im impl) expSum(x []float32, scale, sub float32) float32 { return expSumGeneric(x, scale, sub) }
 func (im impl) max(x []float32) float32                        { return maxGeneric(x) }
+
+// softmaxRows, scaleRows and layerNorm have no NEON kernels yet: the Go
+// twins serve every variant.
+func (im impl) softmaxRows(s []float32, rows, l int, scale float32, sums []float32) {
+	softmaxRowsGeneric(s, rows, l, scale, sums)
+}
+func (im impl) scaleRows(o []float32, ldo, rows, n int, sums []float32) {
+	scaleRowsGeneric(o, ldo, rows, n, sums)
+}
+func (im impl) layerNorm(out, x, res, gamma, beta []float32, eps float32) {
+	layerNormGeneric(out, x, res, gamma, beta, eps)
+}
+
+func (im impl) geluTile(out []float32, ldo, rows, cols int) { geluTileRows(im, out, ldo, rows, cols) }
+
+// HasBF16 reports whether the CPU has AVX512_BF16: never on arm64.
+func HasBF16() bool { return false }

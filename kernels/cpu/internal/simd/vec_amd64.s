@@ -14,54 +14,99 @@ GLOBL geluConst<>(SB), RODATA|NOPTR, $24
 
 #include "erftab.h"
 
+// GELU8 sets Y4 = gelu1(Y0) lane by lane: a = min(|x|, 6), interval
+// i = min(trunc(a·4/3), 7), u = a - centre, Horner with the interval's
+// coefficients (VPERMPS picks them), erf given the sign of x, then
+// h·erf + h with h = x/2. It uses Y1-Y7 and the constants in Y8-Y13.
+#define GELU8 \
+	VANDPS     Y8, Y0, Y1; \
+	VMINPS     Y9, Y1, Y1; \
+	VMULPS     Y10, Y1, Y2; \
+	VCVTTPS2DQ Y2, Y2; \
+	VPMINSD    Y11, Y2, Y2; \
+	VPERMPS    erfTab<>+0(SB), Y2, Y3; \
+	VSUBPS     Y3, Y1, Y3; \
+	VPERMPS    erfTab<>+256(SB), Y2, Y4; \
+	VPERMPS    erfTab<>+224(SB), Y2, Y5; \
+	VFMADD213PS Y5, Y3, Y4; \
+	VPERMPS    erfTab<>+192(SB), Y2, Y5; \
+	VFMADD213PS Y5, Y3, Y4; \
+	VPERMPS    erfTab<>+160(SB), Y2, Y5; \
+	VFMADD213PS Y5, Y3, Y4; \
+	VPERMPS    erfTab<>+128(SB), Y2, Y5; \
+	VFMADD213PS Y5, Y3, Y4; \
+	VPERMPS    erfTab<>+96(SB), Y2, Y5; \
+	VFMADD213PS Y5, Y3, Y4; \
+	VPERMPS    erfTab<>+64(SB), Y2, Y5; \
+	VFMADD213PS Y5, Y3, Y4; \
+	VPERMPS    erfTab<>+32(SB), Y2, Y5; \
+	VFMADD213PS Y5, Y3, Y4; \
+	VANDPS     Y13, Y0, Y6; \
+	VXORPS     Y6, Y4, Y4; \
+	VMULPS     Y12, Y0, Y7; \
+	VFMADD213PS Y7, Y7, Y4
+
+// GELUCONST loads GELU8's constants into Y8-Y13.
+#define GELUCONST \
+	VBROADCASTSS geluConst<>+0(SB), Y8; \
+	VBROADCASTSS geluConst<>+4(SB), Y9; \
+	VBROADCASTSS geluConst<>+8(SB), Y10; \
+	VPBROADCASTD geluConst<>+12(SB), Y11; \
+	VBROADCASTSS geluConst<>+16(SB), Y12; \
+	VBROADCASTSS geluConst<>+20(SB), Y13
+
 // func geluAVX2(dst, src *float32, n int)
 TEXT ·geluAVX2(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ n+16(FP), CX
-	VBROADCASTSS geluConst<>+0(SB), Y8
-	VBROADCASTSS geluConst<>+4(SB), Y9
-	VBROADCASTSS geluConst<>+8(SB), Y10
-	VPBROADCASTD geluConst<>+12(SB), Y11
-	VBROADCASTSS geluConst<>+16(SB), Y12
-	VBROADCASTSS geluConst<>+20(SB), Y13
+	GELUCONST
 	XORQ BX, BX
 
 geluloop:
 	CMPQ BX, CX
 	JGE  geludone
 	VMOVUPS    (SI)(BX*4), Y0
-	VANDPS     Y8, Y0, Y1          // a = |x|
-	VMINPS     Y9, Y1, Y1          // a = a < 6 ? a : 6
-	VMULPS     Y10, Y1, Y2
-	VCVTTPS2DQ Y2, Y2
-	VPMINSD    Y11, Y2, Y2         // i = min(trunc(a·4/3), 7)
-	VPERMPS    erfTab<>+0(SB), Y2, Y3
-	VSUBPS     Y3, Y1, Y3          // u = a - centre
-	VPERMPS    erfTab<>+256(SB), Y2, Y4
-	VPERMPS    erfTab<>+224(SB), Y2, Y5
-	VFMADD213PS Y5, Y3, Y4         // p = p·u + c
-	VPERMPS    erfTab<>+192(SB), Y2, Y5
-	VFMADD213PS Y5, Y3, Y4
-	VPERMPS    erfTab<>+160(SB), Y2, Y5
-	VFMADD213PS Y5, Y3, Y4
-	VPERMPS    erfTab<>+128(SB), Y2, Y5
-	VFMADD213PS Y5, Y3, Y4
-	VPERMPS    erfTab<>+96(SB), Y2, Y5
-	VFMADD213PS Y5, Y3, Y4
-	VPERMPS    erfTab<>+64(SB), Y2, Y5
-	VFMADD213PS Y5, Y3, Y4
-	VPERMPS    erfTab<>+32(SB), Y2, Y5
-	VFMADD213PS Y5, Y3, Y4
-	VANDPS     Y13, Y0, Y6
-	VXORPS     Y6, Y4, Y4          // erf with the sign of x
-	VMULPS     Y12, Y0, Y7         // h = x/2
-	VFMADD213PS Y7, Y7, Y4         // h·erf + h
+	GELU8
 	VMOVUPS    Y4, (DI)(BX*4)
 	ADDQ       $8, BX
 	JMP        geluloop
 
 geludone:
+	VZEROUPPER
+	RET
+
+// func geluTileAVX2(out *float32, ldo, rows, cols int)
+// out[r·ldo + c] = gelu1(out[r·ldo + c]) for r < rows, c < cols; cols is a
+// multiple of 8.
+TEXT ·geluTileAVX2(SB), NOSPLIT, $0-32
+	MOVQ out+0(FP), DI
+	MOVQ ldo+8(FP), R11
+	SHLQ $2, R11
+	MOVQ rows+16(FP), R8
+	MOVQ cols+24(FP), CX
+	GELUCONST
+
+gtrow:
+	TESTQ R8, R8
+	JZ    gtdone
+	XORQ  BX, BX
+
+gtloop:
+	CMPQ    BX, CX
+	JGE     gtnext
+	VMOVUPS (DI)(BX*4), Y0
+	GELU8
+	VMOVUPS Y4, (DI)(BX*4)
+	ADDQ    $8, BX
+	JMP     gtloop
+
+gtnext:
+	ADDQ R11, DI
+	DECQ R8
+	JMP  gtrow
+
+gtdone:
 	VZEROUPPER
 	RET
 
@@ -246,5 +291,354 @@ maxloop:
 
 maxdone:
 	VMOVUPS Y0, (DI)
+	VZEROUPPER
+	RET
+
+// tailMask: loading 8 dwords at tailMask+4·(8−t) gives a mask of the first t
+// lanes (VMASKMOVPS reads and writes only those; VBLENDVPS picks by them).
+DATA tailMask<>+0(SB)/4, $-1
+DATA tailMask<>+4(SB)/4, $-1
+DATA tailMask<>+8(SB)/4, $-1
+DATA tailMask<>+12(SB)/4, $-1
+DATA tailMask<>+16(SB)/4, $-1
+DATA tailMask<>+20(SB)/4, $-1
+DATA tailMask<>+24(SB)/4, $-1
+DATA tailMask<>+28(SB)/4, $-1
+DATA tailMask<>+32(SB)/4, $0
+DATA tailMask<>+36(SB)/4, $0
+DATA tailMask<>+40(SB)/4, $0
+DATA tailMask<>+44(SB)/4, $0
+DATA tailMask<>+48(SB)/4, $0
+DATA tailMask<>+52(SB)/4, $0
+DATA tailMask<>+56(SB)/4, $0
+DATA tailMask<>+60(SB)/4, $0
+GLOBL tailMask<>(SB), RODATA|NOPTR, $64
+
+// rowConst: -Inf, the float32 sign bit, 1.0 (float32), 1.0 (float64).
+DATA rowConst<>+0(SB)/4, $0xff800000
+DATA rowConst<>+4(SB)/4, $0x80000000
+DATA rowConst<>+8(SB)/4, $0x3f800000
+DATA rowConst<>+16(SB)/8, $1.0
+GLOBL rowConst<>(SB), RODATA|NOPTR, $24
+
+// EXP8 replaces Y0 = t (already scale·x + neg) by exp(t), step for step as
+// expLanesAVX2; it uses Y3-Y7 and the constants in Y2, Y10-Y15.
+#define EXP8 \
+	VMINPS       Y10, Y0, Y0; \
+	VMAXPS       Y11, Y0, Y0; \
+	VMULPS       Y12, Y0, Y3; \
+	VROUNDPS     $0, Y3, Y3; \
+	VMOVAPS      Y0, Y4; \
+	VFMADD231PS  Y13, Y3, Y4; \
+	VFMADD231PS  Y14, Y3, Y4; \
+	VBROADCASTSS expConst<>+20(SB), Y5; \
+	VBROADCASTSS expConst<>+24(SB), Y7; \
+	VFMADD213PS  Y7, Y4, Y5; \
+	VBROADCASTSS expConst<>+28(SB), Y7; \
+	VFMADD213PS  Y7, Y4, Y5; \
+	VBROADCASTSS expConst<>+32(SB), Y7; \
+	VFMADD213PS  Y7, Y4, Y5; \
+	VBROADCASTSS expConst<>+36(SB), Y7; \
+	VFMADD213PS  Y7, Y4, Y5; \
+	VBROADCASTSS expConst<>+40(SB), Y7; \
+	VFMADD213PS  Y7, Y4, Y5; \
+	VFMADD213PS  Y15, Y4, Y5; \
+	VFMADD213PS  Y15, Y4, Y5; \
+	VCVTPS2DQ    Y3, Y6; \
+	VPADDD       Y2, Y6, Y6; \
+	VPSLLD       $23, Y6, Y6; \
+	VMULPS       Y6, Y5, Y0
+
+// func softmaxRowsAVX2(s *float32, rows, l int, scale float32, sums *float32)
+//
+// SI row start, CX l, DX l &^ 7, R9 tail lanes (l mod 8), AX+4·R10 the tail
+// mask, R8 rows left, DI next sum; Y8 scale, Y9 neg = -(scale·max), Y1 lanes.
+TEXT ·softmaxRowsAVX2(SB), NOSPLIT, $0-40
+	MOVQ         s+0(FP), SI
+	MOVQ         rows+8(FP), R8
+	MOVQ         l+16(FP), CX
+	MOVQ         sums+32(FP), DI
+	VBROADCASTSS scale+24(FP), Y8
+	VBROADCASTSS expConst<>+0(SB), Y10
+	VBROADCASTSS expConst<>+4(SB), Y11
+	VBROADCASTSS expConst<>+8(SB), Y12
+	VBROADCASTSS expConst<>+12(SB), Y13
+	VBROADCASTSS expConst<>+16(SB), Y14
+	VBROADCASTSS expConst<>+44(SB), Y15
+	VPBROADCASTD expConst<>+48(SB), Y2
+	MOVQ         CX, DX
+	ANDQ         $-8, DX
+	MOVQ         CX, R9
+	SUBQ         DX, R9
+	LEAQ         tailMask<>(SB), AX
+	MOVQ         $8, R10
+	SUBQ         R9, R10
+
+smrow:
+	TESTQ        R8, R8
+	JZ           smdone
+	VBROADCASTSS rowConst<>+0(SB), Y1
+	XORQ         BX, BX
+
+smmax:
+	CMPQ    BX, DX
+	JGE     smmaxtail
+	VMOVUPS (SI)(BX*4), Y0
+	VMAXPS  Y1, Y0, Y1             // x > lane ? x : lane
+	ADDQ    $8, BX
+	JMP     smmax
+
+smmaxtail:
+	TESTQ        R9, R9
+	JZ           smmaxred
+	VMOVUPS      (AX)(R10*4), Y3
+	VMASKMOVPS   (SI)(BX*4), Y3, Y0
+	VBROADCASTSS rowConst<>+0(SB), Y4
+	VBLENDVPS    Y3, Y0, Y4, Y0    // lanes past l read -Inf
+	VMAXPS       Y1, Y0, Y1
+
+smmaxred:
+	// maxTree8, m = scale·max, neg = -m (the sign flipped, as Go's -m).
+	VEXTRACTF128 $1, Y1, X3
+	VMAXPS       X3, X1, X3        // lo > hi ? lo : hi
+	VMOVHLPS     X3, X3, X4
+	VMAXPS       X4, X3, X3
+	VMOVSHDUP    X3, X4
+	VMAXSS       X4, X3, X3
+	VMULSS       X8, X3, X3
+	VMOVSS       rowConst<>+4(SB), X4
+	VXORPS       X4, X3, X3
+	VBROADCASTSS X3, Y9
+	VXORPS       Y1, Y1, Y1
+	XORQ         BX, BX
+
+smexp:
+	CMPQ        BX, DX
+	JGE         smexptail
+	VMOVUPS     (SI)(BX*4), Y0
+	VFMADD213PS Y9, Y8, Y0         // t = scale·x + neg
+	EXP8
+	VMOVUPS     Y0, (SI)(BX*4)
+	VADDPS      Y0, Y1, Y1
+	ADDQ        $8, BX
+	JMP         smexp
+
+smexptail:
+	TESTQ       R9, R9
+	JZ          smsum
+	VMOVUPS     (AX)(R10*4), Y3
+	VMASKMOVPS  (SI)(BX*4), Y3, Y0
+	VFMADD213PS Y9, Y8, Y0
+	EXP8
+	VMOVUPS     (AX)(R10*4), Y3
+	VMASKMOVPS  Y0, Y3, (SI)(BX*4)
+	VANDPS      Y3, Y0, Y0         // lanes past l add +0
+	VADDPS      Y0, Y1, Y1
+
+smsum:
+	// laneSum: ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)).
+	VEXTRACTF128 $1, Y1, X3
+	VHADDPS      X3, X1, X3
+	VHADDPS      X3, X3, X3
+	VMOVSHDUP    X3, X4
+	VADDSS       X4, X3, X3
+	VMOVSS       X3, (DI)
+	ADDQ         $4, DI
+	LEAQ         (SI)(CX*4), SI
+	DECQ         R8
+	JMP          smrow
+
+smdone:
+	VZEROUPPER
+	RET
+
+// func scaleRowsAVX2(o *float32, ldo, rows, n int, sums *float32)
+// n is a multiple of 8.
+TEXT ·scaleRowsAVX2(SB), NOSPLIT, $0-40
+	MOVQ o+0(FP), SI
+	MOVQ ldo+8(FP), R11
+	SHLQ $2, R11
+	MOVQ rows+16(FP), R8
+	MOVQ n+24(FP), CX
+	MOVQ sums+32(FP), DI
+
+srrow:
+	TESTQ        R8, R8
+	JZ           srdone
+	VMOVSS       rowConst<>+8(SB), X0
+	VDIVSS       (DI), X0, X0      // 1/sum
+	VBROADCASTSS X0, Y0
+	XORQ         BX, BX
+
+srloop:
+	CMPQ    BX, CX
+	JGE     srnext
+	VMULPS  (SI)(BX*4), Y0, Y1
+	VMOVUPS Y1, (SI)(BX*4)
+	ADDQ    $8, BX
+	JMP     srloop
+
+srnext:
+	ADDQ R11, SI
+	ADDQ $4, DI
+	DECQ R8
+	JMP  srrow
+
+srdone:
+	VZEROUPPER
+	RET
+
+// func layerNormAVX2(out, x, res, gamma, beta *float32, n int, eps float32)
+// n is a multiple of 8; res may be nil. See layerNormGeneric.
+TEXT ·layerNormAVX2(SB), NOSPLIT, $0-52
+	MOVQ   out+0(FP), DI
+	MOVQ   x+8(FP), SI
+	MOVQ   res+16(FP), R11
+	MOVQ   gamma+24(FP), R12
+	MOVQ   beta+32(FP), R13
+	MOVQ   n+40(FP), CX
+	VXORPD Y4, Y4, Y4              // s[0:4]
+	VXORPD Y5, Y5, Y5              // s[4:8]
+	VXORPD Y6, Y6, Y6              // s[8:12]
+	VXORPD Y7, Y7, Y7              // s[12:16]
+	XORQ   BX, BX
+
+	// y = x + res into out; s[i%16] += float64(y).
+lnsum:
+	CMPQ    BX, CX
+	JGE     lnmean
+	VMOVUPS (SI)(BX*4), Y0
+	TESTQ   R11, R11
+	JZ      lnsum0
+	VADDPS  (R11)(BX*4), Y0, Y0
+
+lnsum0:
+	VMOVUPS      Y0, (DI)(BX*4)
+	VCVTPS2PD    X0, Y2
+	VADDPD       Y2, Y4, Y4
+	VEXTRACTF128 $1, Y0, X0
+	VCVTPS2PD    X0, Y2
+	VADDPD       Y2, Y5, Y5
+	ADDQ         $8, BX
+	CMPQ         BX, CX
+	JGE          lnmean
+	VMOVUPS      (SI)(BX*4), Y1
+	TESTQ        R11, R11
+	JZ           lnsum1
+	VADDPS       (R11)(BX*4), Y1, Y1
+
+lnsum1:
+	VMOVUPS      Y1, (DI)(BX*4)
+	VCVTPS2PD    X1, Y2
+	VADDPD       Y2, Y6, Y6
+	VEXTRACTF128 $1, Y1, X1
+	VCVTPS2PD    X1, Y2
+	VADDPD       Y2, Y7, Y7
+	ADDQ         $8, BX
+	JMP          lnsum
+
+lnmean:
+	// tree16, mean = float32(sum / n).
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VADDPD       X5, X4, X4
+	VUNPCKHPD    X4, X4, X5
+	VADDSD       X5, X4, X4
+	VCVTSI2SDQ   CX, X5, X5
+	VDIVSD       X5, X4, X4
+	VCVTSD2SS    X4, X4, X4
+	VBROADCASTSS X4, Y8
+
+	// d = y - mean into out; q[i%32] = fma(d, d, q[i%32]).
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   BX, BX
+	MOVQ   CX, DX
+	ANDQ   $-32, DX
+
+lnsq32:
+	CMPQ        BX, DX
+	JGE         lnsqtail
+	VMOVUPS     (DI)(BX*4), Y4
+	VMOVUPS     32(DI)(BX*4), Y5
+	VMOVUPS     64(DI)(BX*4), Y6
+	VMOVUPS     96(DI)(BX*4), Y7
+	VSUBPS      Y8, Y4, Y4
+	VSUBPS      Y8, Y5, Y5
+	VSUBPS      Y8, Y6, Y6
+	VSUBPS      Y8, Y7, Y7
+	VMOVUPS     Y4, (DI)(BX*4)
+	VMOVUPS     Y5, 32(DI)(BX*4)
+	VMOVUPS     Y6, 64(DI)(BX*4)
+	VMOVUPS     Y7, 96(DI)(BX*4)
+	VFMADD231PS Y4, Y4, Y0
+	VFMADD231PS Y5, Y5, Y1
+	VFMADD231PS Y6, Y6, Y2
+	VFMADD231PS Y7, Y7, Y3
+	ADDQ        $32, BX
+	JMP         lnsq32
+
+lnsqtail:
+	CMPQ        BX, CX
+	JGE         lnvar
+	VMOVUPS     (DI)(BX*4), Y4
+	VSUBPS      Y8, Y4, Y4
+	VMOVUPS     Y4, (DI)(BX*4)
+	VFMADD231PS Y4, Y4, Y0
+	ADDQ        $8, BX
+	CMPQ        BX, CX
+	JGE         lnvar
+	VMOVUPS     (DI)(BX*4), Y4
+	VSUBPS      Y8, Y4, Y4
+	VMOVUPS     Y4, (DI)(BX*4)
+	VFMADD231PS Y4, Y4, Y1
+	ADDQ        $8, BX
+	CMPQ        BX, CX
+	JGE         lnvar
+	VMOVUPS     (DI)(BX*4), Y4
+	VSUBPS      Y8, Y4, Y4
+	VMOVUPS     Y4, (DI)(BX*4)
+	VFMADD231PS Y4, Y4, Y2
+
+lnvar:
+	// tree32, inv = float32(1 / sqrt(float64(q)/n + eps)).
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X1, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VCVTSS2SD    X0, X0, X0
+	VCVTSI2SDQ   CX, X1, X1
+	VDIVSD       X1, X0, X0
+	VMOVSS       eps+48(FP), X1
+	VCVTSS2SD    X1, X1, X1
+	VADDSD       X1, X0, X0
+	VSQRTSD      X0, X0, X0
+	VMOVSD       rowConst<>+16(SB), X1
+	VDIVSD       X0, X1, X0
+	VCVTSD2SS    X0, X0, X0
+	VBROADCASTSS X0, Y8
+	XORQ         BX, BX
+
+	// out = fma(d·inv, gamma, beta).
+lnaff:
+	CMPQ        BX, CX
+	JGE         lndone
+	VMULPS      (DI)(BX*4), Y8, Y0
+	VMOVUPS     (R12)(BX*4), Y1
+	VFMADD213PS (R13)(BX*4), Y1, Y0
+	VMOVUPS     Y0, (DI)(BX*4)
+	ADDQ        $8, BX
+	JMP         lnaff
+
+lndone:
 	VZEROUPPER
 	RET
