@@ -1,3 +1,5 @@
+//go:build unix
+
 package server
 
 import (
@@ -129,9 +131,6 @@ func longDocs(n int) []string {
 }
 
 func TestServeBinaryDrainsOnSIGTERM(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("no SIGTERM on windows")
-	}
 	p := serve(t, "--threads", "1", "--payload-limit", "16MB", "--max-batch-requests", "16", "--max-queued-pairs", "20000", "--shutdown-timeout", "2m")
 	const n = 12
 	statuses := make(chan int, n)

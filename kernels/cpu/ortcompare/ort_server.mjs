@@ -80,4 +80,8 @@ const server = createServer((req, res) => {
     }
   });
 });
+// A load test keeps its connections open and may wait minutes for an
+// answer on a loaded machine: no idle or request timeouts cut them.
+server.keepAliveTimeout = 600_000;
+server.requestTimeout = 0;
 server.listen(Number(portArg), '127.0.0.1', () => console.log(`listening ${server.address().port}`));
