@@ -51,11 +51,6 @@ func (m *modelFlags) options(progress io.Writer) (engine.Options, error) {
 	default:
 		return opts, usagef("--backend %q: want auto, cpu or metal", m.backend)
 	}
-	switch m.precision {
-	case "f32", "bf16", "auto", "bf16-twin":
-	default:
-		return opts, usagef("--precision %q: want f32, bf16 or auto", m.precision)
-	}
 	switch m.truncate {
 	case "longest-first":
 		opts.Truncation = tokenizer.LongestFirst
