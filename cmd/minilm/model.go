@@ -33,7 +33,7 @@ func (m *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&m.activation, "activation", "auto", "score `activation`: raw (the logit), sigmoid, or auto (what the model's config says:\nraw logits for the ms-marco models, as sentence-transformers does)")
 	fs.IntVar(&m.threads, "threads", 0, "CPU threads for inference (0: one per CPU)")
 	fs.StringVar(&m.backend, "backend", "auto", "compute `backend`: auto, cpu or metal (Apple GPUs)")
-	fs.StringVar(&m.precision, "precision", "f32", "`precision` of the CPU matrix products: f32; bf16 (bfloat16 weights and inputs, float32\nsums: about twice as fast, scores within ~1e-2; needs AVX512_BF16); or auto (bf16 where the\nCPU has it, else f32)")
+	fs.StringVar(&m.precision, "precision", "f32", "`precision` of the CPU matrix products: f32; bf16 (bfloat16 weights and inputs, float32\nsums as VDPBF16PS computes them; needs AVX512_BF16; logits within about 0.08 of f32); or\nauto (bf16 where the CPU has it, else f32)")
 	fs.BoolVar(&m.offline, "offline", false, "never download: a repo id must already be in the Hugging Face cache (as HF_HUB_OFFLINE=1)")
 }
 
