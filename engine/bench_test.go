@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -73,6 +75,45 @@ func BenchmarkScore(b *testing.B) {
 			sec := b.Elapsed().Seconds()
 			b.ReportMetric(float64(b.N*len(seqs))/sec, "pairs/s")
 			b.ReportMetric(work*float64(b.N)/sec/1e9, "GFLOP/s")
+		})
+	}
+}
+
+// BenchmarkSmallRequests times the reranker's typical calls on the full-size
+// model, 2 threads: one query with 1, 20 or 100 passages (and a 64-pair
+// batch, for the per-pair cost of a full batch), each call alone, and
+// reports the p50 and p99 latency over the calls.
+//
+//	go test -run '^$' -bench SmallRequests -benchtime 40x ./engine/
+func BenchmarkSmallRequests(b *testing.B) {
+	if _, err := os.Stat(bigModelDir); err != nil {
+		b.Skipf("full-size model not found at %s: %v", bigModelDir, err)
+	}
+	m := loadModel(b, bigModelDir, Options{Threads: 2, Backend: "cpu"})
+	pairs := benchPairs(b)
+	for _, n := range []int{1, 20, 64, 100} {
+		b.Run(fmt.Sprintf("pairs=%d", n), func(b *testing.B) {
+			ctx := context.Background()
+			var lat []time.Duration
+			i := 0
+			for b.Loop() {
+				call := make([]Pair, n)
+				for j := range call {
+					call[j] = Pair{Query: pairs[i%len(pairs)].Query, Passage: pairs[(i+j)%len(pairs)].Passage}
+				}
+				i++
+				start := time.Now()
+				if _, err := m.Score(ctx, call); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(start))
+			}
+			slices.Sort(lat)
+			q := func(p float64) float64 {
+				return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
+			}
+			b.ReportMetric(q(0.5), "p50-ms")
+			b.ReportMetric(q(0.99), "p99-ms")
 		})
 	}
 }

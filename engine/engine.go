@@ -42,6 +42,11 @@ type Options struct {
 	Backend string
 	// Threads for the CPU backend; 0 means runtime.NumCPU().
 	Threads int
+	// Precision of the CPU backend's matrix products: "f32" (or "", the
+	// default), "bf16" (bfloat16 weights and inputs, float32 accumulation;
+	// refused with ErrPrecision on CPUs without AVX512_BF16) or "auto"
+	// (bf16 where the CPU has it, else f32; Info says which and why).
+	Precision string
 	// MaxTokensPerBatch bounds one forward pass; larger calls are split.
 	MaxTokensPerBatch int
 	// MaxLength truncates pairs (in tokens, specials included); 0 means the
@@ -71,6 +76,11 @@ type Info struct {
 	Threads    int
 	MaxLength  int
 	Activation Activation // resolved: ActivationRaw or ActivationSigmoid
+
+	// Precision is "f32" or "bf16" ("bf16-twin" for the exact emulation);
+	// PrecisionNote says why, when "auto" chose.
+	Precision     string
+	PrecisionNote string
 }
 
 // Model scores query/passage pairs with a BERT cross-encoder. It is safe for
@@ -146,7 +156,7 @@ func download(ctx context.Context, ref string, opts Options) (string, error) {
 
 func newModel(files *loader.Model, opts Options, hook backendhook.NewBackend) (*Model, error) {
 	c := files.Config
-	if err := checkMaxLength(opts.MaxLength, c.MaxPositionEmbeddings); err != nil {
+	if err := CheckMaxLength(opts.MaxLength, c.MaxPositionEmbeddings); err != nil {
 		return nil, err
 	}
 	// Its errors name the file.
@@ -168,7 +178,11 @@ func newModel(files *loader.Model, opts Options, hook backendhook.NewBackend) (*
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
-	be, err := newBackend(opts.Backend, threads, hook)
+	prec, err := resolvePrecision(opts)
+	if err != nil {
+		return nil, err
+	}
+	be, err := newBackend(opts.Backend, threads, hook, prec.cpu)
 	if err != nil {
 		return nil, err
 	}
@@ -206,26 +220,32 @@ func newModel(files *loader.Model, opts Options, hook backendhook.NewBackend) (*
 	m.info = Info{
 		Dir: files.Dir, Config: *c, Params: paramCount(files), DType: weightDType(files),
 		Backend: be.Name(), Threads: threads, MaxLength: maxLen, Activation: act,
+		Precision: prec.name(be), PrecisionNote: prec.note,
 	}
 	return m, nil
 }
 
 // newBackend builds the backend named by Options.Backend (validated), or by
 // the module-internal hook when there is one.
-func newBackend(name string, threads int, hook backendhook.NewBackend) (kernels.Backend, error) {
+func newBackend(name string, threads int, hook backendhook.NewBackend, prec cpu.Precision) (kernels.Backend, error) {
 	if hook != nil {
 		return hook(threads)
 	}
 	switch name {
 	case "", "auto":
 		// The GPU when there is one (Apple Silicon), else the CPU.
-		if be, err := metal.New(); err == nil {
+		if be, err := metal.New(); err == nil && prec == cpu.F32 {
 			return be, nil
+		} else if err == nil {
+			be.Close()
 		}
-		return newCPU(threads)
+		return newCPU(threads, prec)
 	case "cpu":
-		return newCPU(threads)
+		return newCPU(threads, prec)
 	default: // "metal"
+		if prec != cpu.F32 {
+			return nil, fmt.Errorf("engine: precision %s is a CPU backend option: %w", prec, ErrPrecision)
+		}
 		be, err := metal.New()
 		if err != nil && runtime.GOOS != "darwin" {
 			return nil, kindErrorf(err, nil, "engine: the metal backend needs macOS on Apple silicon (this is %s/%s); backend cpu (or auto) runs here",
@@ -236,14 +256,6 @@ func newBackend(name string, threads int, hook backendhook.NewBackend) (kernels.
 		}
 		return be, nil
 	}
-}
-
-func newCPU(threads int) (kernels.Backend, error) {
-	be, err := cpu.New(threads)
-	if err != nil {
-		return nil, fmt.Errorf("engine: cpu backend: %w", err)
-	}
-	return be, nil
 }
 
 // Info describes the loaded model and how it runs. It is a description,

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"strings"
@@ -32,4 +33,25 @@ func Example() {
 	// Output:
 	// doc 1: 6.45 Berlin has a population…
 	// doc 0: 3.50 Berlin is well known…
+}
+
+// A caller sets truncation and reads length errors with this package alone.
+func ExampleOptions_truncation() {
+	ctx := context.Background()
+	m, err := engine.Load(ctx, "../testdata/models/tiny", engine.Options{MaxLength: 8, Truncation: engine.OnlySecond, Threads: 1})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	_, err = m.Score(ctx, []engine.Pair{{Query: "a query of far more than eight tokens", Passage: "p"}})
+	var le *engine.LengthError
+	fmt.Println(errors.Is(err, engine.ErrInput), errors.As(err, &le), le.First)
+	fmt.Println(err)
+
+	_, err = engine.Load(ctx, "../testdata/models/tiny", engine.Options{Backend: "gpu"})
+	fmt.Println(errors.Is(err, engine.ErrOption), err)
+	// Output:
+	// true true 9
+	// engine: pair 0: query is 9 tokens, longer than MaxLength 8 allows with OnlySecond truncation (at most 4)
+	// true engine: Options.Backend "gpu": want "auto", "cpu" or "metal" (or "")
 }

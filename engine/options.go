@@ -56,7 +56,7 @@ const (
 type LengthError = tokenizer.LengthError
 
 // validate checks the options that do not depend on the model; the model's
-// limits (MaxLength) are checked by checkMaxLength once its config is read.
+// limits (MaxLength) are checked by CheckMaxLength once its config is read.
 func (o *Options) validate() error {
 	if o.Backend != "" && !contains(Backends, o.Backend) {
 		return &OptionError{Field: "Options.Backend", Value: o.Backend, Allowed: quoteList(Backends) + ` (or "")`}
@@ -79,8 +79,10 @@ func (o *Options) validate() error {
 	return nil
 }
 
-// checkMaxLength checks Options.MaxLength against the model's positions.
-func checkMaxLength(n, positions int) error {
+// CheckMaxLength checks a MaxLength against a model's positions as Load
+// does (an *OptionError for Options.MaxLength), for tools that truncate with
+// the tokenizer alone.
+func CheckMaxLength(n, positions int) error {
 	if n == 0 || (n >= MinMaxLength && n <= positions) {
 		return nil
 	}

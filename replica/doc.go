@@ -4,7 +4,10 @@
 //
 // Workers are the minilm binary re-executed as `minilm worker --model DIR`;
 // each loads the model (weights are memory-mapped, so workers share their
-// pages), sends a Hello, and then serves length-prefixed binary frames on
+// pages; on Linux the Pool also packs the GEMM weights once into a memfd that
+// every CPU worker maps read-only, inherited as descriptor 3 and named by
+// cpu.SharedWeightsEnv, so N workers hold one copy of the packed panels),
+// sends a Hello, and then serves length-prefixed binary frames on
 // its stdin/stdout (protocol.go documents the layout). A worker exits when
 // its stdin reaches EOF, so a killed supervisor leaves no orphans.
 //

@@ -3,14 +3,18 @@ package replica
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/minilm-dev/minilm/engine"
+	"github.com/minilm-dev/minilm/engine/batch"
 	"github.com/minilm-dev/minilm/internal/backendhook"
 	"github.com/minilm-dev/minilm/kernels"
+	"github.com/minilm-dev/minilm/kernels/cpu"
 )
 
 // DefaultPoolBatchSize is how many sequences a Pool sends a worker at once
@@ -27,6 +31,10 @@ type PoolConfig struct {
 	// most this many sequences, spread over the workers. Default
 	// DefaultPoolBatchSize.
 	BatchSize int
+	// PrivateWeights turns off the shared packed weights: each CPU worker
+	// then packs its own copy (about 40 MiB for MiniLM-L6) instead of
+	// mapping the one NewPool packs into a memory file (Linux only).
+	PrivateWeights bool
 }
 
 // Pool scores pairs like an engine.Model, on worker processes: it tokenizes
@@ -36,6 +44,7 @@ type Pool struct {
 	tok       *engine.Model // tokenizes only; its forward pass is never run
 	sup       *Supervisor
 	batchSize int
+	shared    *os.File // the packed weights every worker maps, or nil
 }
 
 // NewPool resolves ref (a model directory or Hugging Face repo id, as
@@ -43,7 +52,8 @@ type Pool struct {
 // cfg.Workers workers on it and returns once they are ready.
 //
 // opts.MaxLength and opts.Truncation apply where pairs are tokenized, in
-// this process; opts.Backend and opts.Activation are passed to the workers,
+// this process; opts.Backend, opts.Activation and opts.Precision are passed
+// to the workers,
 // and opts.Threads (default: one per CPU) is split evenly between them.
 // Workers use the engine's default MaxTokensPerBatch.
 func NewPool(ctx context.Context, ref string, opts engine.Options, cfg PoolConfig) (*Pool, error) {
@@ -89,13 +99,31 @@ func NewPool(ctx context.Context, ref string, opts engine.Options, cfg PoolConfi
 	}
 	cfg.Args = []string{"worker", "--model", info.Dir, "--backend", backend,
 		"--activation", activation, "--threads", strconv.Itoa(max(1, threads/defaults.Workers))}
+	if opts.Precision != "" {
+		cfg.Args = append(cfg.Args, "--precision", opts.Precision)
+	}
 	cfg.Model = id
-	sup, err := Start(ctx, cfg.Config)
+	var shared *os.File
+	if !cfg.PrivateWeights {
+		shared, err = shareWeights(ctx, info.Dir, opts, backend)
+	}
 	if err != nil {
 		tok.Close()
 		return nil, err
 	}
-	return &Pool{tok: tok, sup: sup, batchSize: cfg.BatchSize}, nil
+	if shared != nil {
+		cfg.Files = append(slices.Clip(cfg.Files), shared)
+		cfg.Env = append(slices.Clip(cfg.Env), fmt.Sprintf("%s=/proc/self/fd/%d", cpu.SharedWeightsEnv, 2+len(cfg.Files)))
+	}
+	sup, err := Start(ctx, cfg.Config)
+	if err != nil {
+		tok.Close()
+		if shared != nil {
+			shared.Close()
+		}
+		return nil, err
+	}
+	return &Pool{tok: tok, sup: sup, batchSize: cfg.BatchSize, shared: shared}, nil
 }
 
 // Tokenize turns a pair into model input, as engine.Model.Tokenize.
@@ -129,6 +157,21 @@ func (p *Pool) ScoreSequences(ctx context.Context, seqs []engine.Sequence) ([]fl
 	return p.score(ctx, len(seqs), p.batchSize, func(start, end int) ([]engine.Sequence, error) {
 		return seqs[start:end], nil
 	})
+}
+
+// ScoreTimed scores seqs as one request to one worker and says how its time
+// was spent, which makes a Pool a batch.TimedScorer: a batch.Batcher in
+// front of the pool sizes the requests itself. Wait is the call's time
+// outside the worker's round trip (admission, the supervisor's queue,
+// retries after a dead worker); Inference is the worker's own report.
+func (p *Pool) ScoreTimed(ctx context.Context, seqs []engine.Sequence) ([]float32, batch.Stages, error) {
+	start := time.Now()
+	scores, bs, err := p.sup.ScoreStats(ctx, seqs, 0)
+	if err != nil {
+		return nil, batch.Stages{}, err
+	}
+	return scores, batch.Stages{Wait: max(0, time.Since(start)-bs.RoundTrip), Inference: bs.Inference,
+		Worker: bs.Worker.Slot, TokensComputed: bs.Tokens}, nil
 }
 
 // Rank scores every document against the query and returns them best first
@@ -202,6 +245,9 @@ func (p *Pool) Close(ctx context.Context) error {
 	err := p.sup.Close(ctx)
 	if cerr := p.tok.Close(); err == nil {
 		err = cerr
+	}
+	if p.shared != nil {
+		p.shared.Close()
 	}
 	return err
 }

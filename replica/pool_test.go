@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/minilm-dev/minilm/engine"
+	"github.com/minilm-dev/minilm/engine/batch"
 	"github.com/minilm-dev/minilm/kernels"
 	"github.com/minilm-dev/minilm/tokenizer"
 )
@@ -139,6 +140,47 @@ func TestPool(t *testing.T) {
 	}
 	if mt.Tokenize <= 0 {
 		t.Errorf("Metrics.Tokenize = %v: Score tokenizes, and its time is recorded", mt.Tokenize)
+	}
+}
+
+// A Pool is a batch.TimedScorer: a batch goes whole to one worker, and the
+// stages it reports are the supervisor's measurements of that batch.
+var _ batch.TimedScorer = (*Pool)(nil)
+
+func TestPoolScoreTimed(t *testing.T) {
+	ctx := t.Context()
+	m, err := engine.Load(ctx, tinyModel, poolOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	p := startPool(t, 4)
+	pairs := poolPairs(20)
+	want, err := m.Score(ctx, pairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs := make([]engine.Sequence, len(pairs))
+	tokens := 0
+	for i, pair := range pairs {
+		if seqs[i], err = p.Tokenize(pair); err != nil {
+			t.Fatal(err)
+		}
+		tokens += len(seqs[i].IDs)
+	}
+	start := time.Now()
+	got, st, err := p.ScoreTimed(ctx, seqs)
+	elapsed := time.Since(start)
+	if err != nil {
+		t.Fatalf("ScoreTimed: %v", err)
+	}
+	checkScores(t, "ScoreTimed", got, want)
+	if st.TokensComputed != tokens || st.Worker < 0 || st.Inference <= 0 || st.Wait < 0 || st.Wait+st.Inference > elapsed {
+		t.Errorf("stages %+v for %d tokens in %v", st, tokens, elapsed)
+	}
+	// One request of 20 sequences, though the pool splits Score calls by 4.
+	if mt := p.Metrics(); mt.Batches != 1 || mt.Sequences != 20 || mt.Recent[0].Worker.Slot != st.Worker || mt.Recent[0].Inference != st.Inference {
+		t.Errorf("Metrics: %d batches, %d sequences, recent %+v; want the one batch of 20 with stages %+v", mt.Batches, mt.Sequences, mt.Recent, st)
 	}
 }
 

@@ -24,6 +24,10 @@ type Config struct {
 	Path string
 	Args []string
 	Env  []string
+	// Files are inherited by every worker as descriptors 3, 4, ... (the
+	// Pool passes the shared packed weights this way). The supervisor does
+	// not close them.
+	Files []*os.File
 
 	Workers   int // worker processes; default 2
 	Window    int // batches in flight per worker; default 2
@@ -161,6 +165,7 @@ type call struct {
 
 type outcome struct {
 	logits []float32
+	stats  BatchStats
 	err    error
 }
 
@@ -243,49 +248,57 @@ func (s *Supervisor) ScoreSequences(ctx context.Context, seqs []engine.Sequence)
 // ScoreTimed is ScoreSequences for callers that tokenized the batch
 // themselves: tokenize is recorded with the batch in Metrics.
 func (s *Supervisor) ScoreTimed(ctx context.Context, seqs []engine.Sequence, tokenize time.Duration) ([]float32, error) {
+	scores, _, err := s.ScoreStats(ctx, seqs, tokenize)
+	return scores, err
+}
+
+// ScoreStats is ScoreTimed that also returns the batch's BatchStats, as
+// Metrics records them.
+func (s *Supervisor) ScoreStats(ctx context.Context, seqs []engine.Sequence, tokenize time.Duration) ([]float32, BatchStats, error) {
+	var none BatchStats
 	if len(seqs) == 0 {
-		return []float32{}, nil
+		return []float32{}, none, nil
 	}
 	id := BatchID(s.nextID.Add(1))
 	frame, err := AppendScore(nil, uint64(id), seqs)
 	if err != nil {
-		return nil, err
+		return nil, none, err
 	}
 	if len(frame) > s.cfg.MaxFrameSize {
-		return nil, fmt.Errorf("%w: batch of %d sequences is %d bytes, limit %d", ErrFrameTooLarge, len(seqs), len(frame), s.cfg.MaxFrameSize)
+		return nil, none, fmt.Errorf("%w: batch of %d sequences is %d bytes, limit %d", ErrFrameTooLarge, len(seqs), len(frame), s.cfg.MaxFrameSize)
 	}
 	select {
 	case <-s.closing:
-		return nil, ErrClosed
+		return nil, none, ErrClosed
 	case <-s.done:
-		return nil, s.deadErr()
+		return nil, none, s.deadErr()
 	default:
 	}
 	select {
 	case s.admit <- struct{}{}:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, none, ctx.Err()
 	case <-s.closing:
-		return nil, ErrClosed
+		return nil, none, ErrClosed
 	case <-s.done:
-		return nil, s.deadErr()
+		return nil, none, s.deadErr()
 	}
 	c := &call{id: id, frame: frame, seqs: len(seqs), tokens: (len(frame) - frameHeader - 4 - 4*len(seqs)) / 8,
 		tokenize: tokenize, reply: make(chan outcome, 1), submitted: s.cfg.Now()}
 	select {
 	case s.inbox <- msg{ev: Event{Kind: EventSubmit, Batch: id}, call: c}:
 	case <-s.done:
-		return nil, s.deadErr()
+		return nil, none, s.deadErr()
 	}
 	select {
 	case o := <-c.reply:
-		return o.logits, o.err
+		return o.logits, o.stats, o.err
 	case <-ctx.Done():
 		select {
 		case s.inbox <- msg{ev: Event{Kind: EventCancel, Batch: id, Err: ctx.Err()}}:
 		case <-s.done:
 		}
-		return nil, ctx.Err()
+		return nil, none, ctx.Err()
 	}
 }
 
@@ -442,8 +455,7 @@ func (s *Supervisor) do(a Action) {
 	case ActionReply:
 		c := s.pending[a.Batch]
 		delete(s.pending, a.Batch)
-		s.record(c, a.Worker)
-		c.reply <- outcome{logits: s.result.Values}
+		c.reply <- outcome{logits: s.result.Values, stats: s.record(c, a.Worker)}
 		<-s.admit
 	case ActionFail:
 		c := s.pending[a.Batch]
@@ -535,7 +547,7 @@ func (s *Supervisor) Metrics() Metrics {
 	return m
 }
 
-func (s *Supervisor) record(c *call, w WorkerID) {
+func (s *Supervisor) record(c *call, w WorkerID) BatchStats {
 	now := s.cfg.Now()
 	b := BatchStats{Batch: c.id, Worker: w, Sequences: c.seqs, Tokens: c.tokens, Dispatches: c.dispatches,
 		Tokenize: c.tokenize, QueueWait: c.dispatched.Sub(c.submitted), Inference: s.result.Inference,
@@ -557,6 +569,7 @@ func (s *Supervisor) record(c *call, w WorkerID) {
 	ws := &m.Workers[w.Slot]
 	ws.Batches++
 	ws.Busy += b.Inference
+	return b
 }
 
 func (s *Supervisor) up(w WorkerID, h *Hello) {
@@ -579,6 +592,7 @@ func (s *Supervisor) down(w WorkerID) {
 // spawn starts one worker process and the goroutines that serve its pipes.
 func (s *Supervisor) spawn(w WorkerID) (*proc, error) {
 	cmd := execCommand(s.cfg.Path, s.cfg.Args, s.cfg.Env)
+	cmd.ExtraFiles = s.cfg.Files
 	p := &proc{id: w, cmd: cmd, frames: make(chan []byte, s.cfg.Window+2), tail: newTail(stderrLines)}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

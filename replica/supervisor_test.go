@@ -4,6 +4,7 @@ package replica
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,9 @@ import (
 	"time"
 
 	"github.com/minilm-dev/minilm/engine"
+	"github.com/minilm-dev/minilm/internal/backendhook"
+	"github.com/minilm-dev/minilm/kernels"
+	"github.com/minilm-dev/minilm/kernels/cpu"
 )
 
 // The test binary doubles as the worker executable: with fakeWorkerEnv set,
@@ -31,6 +35,7 @@ import (
 const (
 	fakeWorkerEnv = "MINILM_REPLICA_FAKE_WORKER"
 	fakeMarkerEnv = "MINILM_REPLICA_FAKE_MARKER"
+	fakeModelEnv  = "MINILM_REPLICA_FAKE_MODEL"
 )
 
 var fakeModel = ModelID{Path: "/models/fake", Hash: "sha256:fake"}
@@ -77,12 +82,25 @@ func fakeWorker(mode string) int {
 		scorer.gate = gate
 	case "engine":
 		// The real engine on the tiny test model, as `minilm worker` runs it.
-		m, err := engine.Load(context.Background(), "../testdata/models/tiny", engine.Options{Offline: true, Threads: 1})
+		// The model is the tiny one unless fakeModelEnv names another; when
+		// the pool shares packed weights, every weight must come from them.
+		dir := cmp.Or(os.Getenv(fakeModelEnv), "../testdata/models/tiny")
+		var be *cpu.Backend
+		newBE := func(threads int) (kernels.Backend, error) {
+			b, err := cpu.New(threads)
+			be = b
+			return b, err
+		}
+		m, err := engine.Load(backendhook.With(context.Background(), newBE), dir, engine.Options{Offline: true, Threads: 1})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "fake worker:", err)
 			return 1
 		}
 		defer m.Close()
+		if shared, local := be.SharedWeights(); os.Getenv(cpu.SharedWeightsEnv) != "" && (local != 0 || shared == 0) {
+			fmt.Fprintf(os.Stderr, "fake worker: %s is set but %d weights were packed here, %d shared\n", cpu.SharedWeightsEnv, local, shared)
+			return 1
+		}
 		info := m.Info()
 		if hello.Model, err = IdentifyModel(info.Dir); err != nil {
 			fmt.Fprintln(os.Stderr, "fake worker:", err)

@@ -12,12 +12,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/minilm-dev/minilm/cmd/minilm/internal/benchreport"
+	"github.com/minilm-dev/minilm/bench"
 )
 
-// bench runs `minilm bench` on the tiny model into a fresh directory and
+// benchRun runs `minilm bench` on the tiny model into a fresh directory and
 // returns the directory and the run.
-func bench(t *testing.T, args ...string) (string, result) {
+func benchRun(t *testing.T, args ...string) (string, result) {
 	t.Helper()
 	dir := t.TempDir()
 	r := minilm(t, nil, append([]string{"bench", "--model", tinyModel, "--quiet", "--interval", "2ms", "-o", dir}, args...)...)
@@ -28,23 +28,16 @@ func bench(t *testing.T, args ...string) (string, result) {
 }
 
 // reportSections are the headings report.md must have: the baseline's
-// sections, per configuration and overall.
-var reportSections = []string{
+// sections and, per configuration, its parts of them.
+var reportSections = append([]string{
 	"# minilm bench report",
-	"## Baseline headline (published figures, different machine)",
-	"## Summary",
-	"### Latency per batch (ms)",
-	"### Throughput (pairs/s)",
-	"### Latency vs throughput",
-	"### Dashboard summary",
-	"### Time series",
-	"## Overall summary",
-	"## Charts",
-	"## Definitions",
-}
+	"#### Latency per batch (ms)",
+	"#### Throughput (pairs/s)",
+	"#### Latency vs throughput",
+}, bench.ReportSections...)
 
 func TestBenchInProcess(t *testing.T) {
-	dir, r := bench(t, "--batch-sizes", "3,4", "--concurrency", "1,2", "--pairs-per-config", "10", "--warmup", "1")
+	dir, r := benchRun(t, "--batch-sizes", "3,4", "--concurrency", "1,2", "--pairs-per-config", "10", "--warmup", "1")
 	res := checkBench(t, dir, r, []int{3, 4}, []int{1, 2}, 10)
 	for _, c := range res.Configs {
 		if c.WarmupBatches != c.Concurrency {
@@ -65,7 +58,7 @@ func TestBenchInProcess(t *testing.T) {
 }
 
 func TestBenchReplicas(t *testing.T) {
-	dir, r := bench(t, "--batch-sizes", "4", "--concurrency", "3", "--replicas", "2", "--pairs-per-config", "22", "--threads", "2")
+	dir, r := benchRun(t, "--batch-sizes", "4", "--concurrency", "3", "--replicas", "2", "--pairs-per-config", "22", "--threads", "2")
 	res := checkBench(t, dir, r, []int{4}, []int{3}, 22)
 	c := res.Configs[0]
 	if c.Devices != 2 || res.Settings.Replicas != 2 || res.Settings.Threads != 1 {
@@ -86,7 +79,7 @@ func TestBenchReplicas(t *testing.T) {
 
 // TestBenchDurationAndPairsFile runs on a --pairs file until --duration.
 func TestBenchDurationAndPairsFile(t *testing.T) {
-	dir, r := bench(t, "--pairs", filepath.Join(cliData, "pairs.tsv"), "--batch-sizes", "5", "--concurrency", "1", "--duration", "30ms", "--warmup", "5ms")
+	dir, r := benchRun(t, "--pairs", filepath.Join(cliData, "pairs.tsv"), "--batch-sizes", "5", "--concurrency", "1", "--duration", "30ms", "--warmup", "5ms")
 	res := checkBench(t, dir, r, []int{5}, []int{1}, 0)
 	s := res.Configs[0].Summary
 	if s.Batches < 1 || s.Pairs != 5*s.Batches {
@@ -126,7 +119,7 @@ func runtimeHasProc() bool {
 // checkBench checks a bench run's outputs: every report section, the
 // results' consistency, the charts, and the stdout table. pairs is the
 // --pairs-per-config (0: --duration ran).
-func checkBench(t *testing.T, dir string, r result, sizes, conc []int, pairs int) *benchreport.Results {
+func checkBench(t *testing.T, dir string, r result, sizes, conc []int, pairs int) *bench.Results {
 	t.Helper()
 	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
 	if err != nil {
@@ -149,7 +142,7 @@ func checkBench(t *testing.T, dir string, r result, sizes, conc []int, pairs int
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res benchreport.Results
+	var res bench.Results
 	if err := json.Unmarshal(data, &res); err != nil {
 		t.Fatalf("results.json: %v", err)
 	}
@@ -165,8 +158,8 @@ func checkBench(t *testing.T, dir string, r result, sizes, conc []int, pairs int
 		if c.BatchSize != sizes[i/len(conc)] || c.Concurrency != conc[i%len(conc)] {
 			t.Errorf("configuration %d is %s", i, where)
 		}
-		if !strings.Contains(report, fmt.Sprintf("## Configuration: batch %d, concurrency %d\n", c.BatchSize, c.Concurrency)) {
-			t.Errorf("report.md lacks the section of %s", where)
+		if n := strings.Count(report, "\n"+bench.ConfigHeading(c)+"\n"); n != 3 {
+			t.Errorf("report.md has %d parts of %s, want one in each of Detailed Metrics, Dashboard Metrics Summary and Dashboard Time-Series Data", n, where)
 		}
 		checkConfig(t, where, c, pairs)
 		// The stdout row says what results.json says.
@@ -179,7 +172,7 @@ func checkBench(t *testing.T, dir string, r result, sizes, conc []int, pairs int
 		}
 	}
 
-	for _, name := range []string{benchreport.ChartLatency, benchreport.ChartThroughput, benchreport.ChartScatter, benchreport.ChartStages} {
+	for _, name := range []string{bench.ChartLatency, bench.ChartThroughput, bench.ChartScatter, bench.ChartStages} {
 		checkSVG(t, filepath.Join(dir, name))
 		if !strings.Contains(report, "("+name+")") {
 			t.Errorf("report.md does not link %s", name)
@@ -192,7 +185,7 @@ func f1s(x float64) string { return strconv.FormatFloat(x, 'f', 1, 64) }
 
 // checkConfig checks that one configuration's numbers agree with each
 // other.
-func checkConfig(t *testing.T, where string, c benchreport.Config, pairs int) {
+func checkConfig(t *testing.T, where string, c bench.Config, pairs int) {
 	t.Helper()
 	s := c.Summary
 	submitted, batches := 0, len(c.Batches)
@@ -229,7 +222,7 @@ func checkConfig(t *testing.T, where string, c benchreport.Config, pairs int) {
 	if s.PaddingPercent != 0 || s.TokensComputed != s.TokensReal || s.Dashboard.PaddingPercent.Max != 0 {
 		t.Errorf("%s: padding waste %v%% (%d computed for %d real)", where, s.PaddingPercent, s.TokensComputed, s.TokensReal)
 	}
-	for name, x := range map[string]benchreport.Summary{"latency": s.LatencyMS, "batch throughput": s.BatchThroughput} {
+	for name, x := range map[string]bench.Summary{"latency": s.LatencyMS, "batch throughput": s.BatchThroughput} {
 		if x.N != batches || !(x.Min <= x.P50 && x.P50 <= x.P75 && x.P75 <= x.P90 && x.P90 <= x.P95 && x.P95 <= x.P99 && x.P99 <= x.Max) || x.Mean < x.Min || x.Mean > x.Max {
 			t.Errorf("%s: %s statistics out of order: %+v", where, name, x)
 		}

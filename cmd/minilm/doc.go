@@ -8,7 +8,8 @@
 // documents for one query; `minilm info` describes a model; `minilm tokenize`
 // shows what the model sees; `minilm download` fills the Hugging Face cache;
 // `minilm bench` measures latency and throughput the way the Python baseline
-// reported them. The hidden `minilm worker` is the process the replica
+// reported them; `minilm serve` is the HTTP service (package server) and
+// `minilm loadtest` drives one (package server/loadtest). The hidden `minilm worker` is the process the replica
 // supervisor starts for `--replicas N`.
 //
 // main.go is the only place that exits the process; every subcommand is a

@@ -56,12 +56,19 @@ func runDownload(ctx context.Context, std stdio, args []string) int {
 	if opts.CacheDir == "" {
 		return exitWith(ctx, std, usagef("no home directory to put the Hugging Face cache in; set HF_HUB_CACHE or pass --cache-dir"))
 	}
+	if *quiet && *progress {
+		return exitWith(ctx, std, usagef("--quiet and --progress contradict each other"))
+	}
 	if !*quiet && (std.errIsTerminal || *progress) {
 		opts.Progress = std.err
+		opts.ProgressPlain = !std.errIsTerminal
 	}
 	dir, err := hub.Download(ctx, repo, opts)
-	if errors.Is(err, hub.ErrInvalid) {
+	switch {
+	case errors.Is(err, hub.ErrInvalid):
 		err = usagef("%v", err)
+	case errors.Is(err, hub.ErrOffline):
+		err = fmt.Errorf("%w; unset HF_HUB_OFFLINE to download it", err)
 	}
 	if err != nil {
 		return exitWith(ctx, std, err)

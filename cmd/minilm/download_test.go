@@ -107,7 +107,7 @@ func TestDownloadCommandErrors(t *testing.T) {
 		{"unknown repo", []string{"org/nothing"}, "", exitFailure,
 			[]string{"org/nothing", "HTTP 401", "needs a token or access"}},
 		{"offline miss", []string{"org/tiny@v2"}, "1", exitFailure,
-			[]string{"offline", "minilm download org/tiny --revision v2"}},
+			[]string{"org/tiny@v2: offline", "; unset HF_HUB_OFFLINE to download it"}},
 		{"two repos", []string{"org/a", "org/b"}, "", exitUsage, []string{"at most one repo id"}},
 		{"conflicting revisions", []string{"org/tiny@a", "--revision", "b"}, "", exitUsage, []string{"conflicts with --revision b"}},
 		{"bad repo id", []string{"../etc"}, "", exitUsage, []string{"invalid repo id"}},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -12,7 +13,7 @@ import (
 const infoAbout = `
 Load a model and describe it: where it was resolved to, its configuration,
 parameter count and weight dtype, and how it would run (backend, threads,
-max length, activation).
+max length, activation); --json prints the same facts as one JSON object.
 
 Example:
   minilm info --model cross-encoder/ms-marco-MiniLM-L-6-v2`
@@ -27,6 +28,7 @@ func infoCommand() command {
 
 func runInfo(ctx context.Context, std stdio, args []string) int {
 	spec := newFlagSpec("info", "minilm info [flags]", infoAbout)
+	asJSON := spec.fs.Bool("json", false, "print the same facts as one JSON object")
 	m, status := loadModel(ctx, std, spec, args, func(opts *engine.Options) {
 		if std.errIsTerminal {
 			opts.Progress = std.err
@@ -36,32 +38,77 @@ func runInfo(ctx context.Context, std stdio, args []string) int {
 		return status
 	}
 	defer m.Close()
-	fmt.Fprint(std.out, describe(m.Info()))
+	facts := modelFacts(m.Info())
+	if *asJSON {
+		b, err := json.MarshalIndent(facts, "", "  ")
+		if err != nil {
+			return exitWith(ctx, std, err)
+		}
+		fmt.Fprintf(std.out, "%s\n", b)
+	} else {
+		fmt.Fprint(std.out, facts.text())
+	}
 	return exitWith(ctx, std, nil)
 }
 
-// describe formats a model's Info as aligned "key: value" lines.
-func describe(in engine.Info) string {
+// infoFacts is what info prints, as text or (field names) as JSON.
+type infoFacts struct {
+	Model            string   `json:"model"`
+	Architectures    []string `json:"architectures"`
+	ModelType        string   `json:"model_type"`
+	Layers           int      `json:"layers"`
+	HiddenSize       int      `json:"hidden_size"`
+	AttentionHeads   int      `json:"attention_heads"`
+	IntermediateSize int      `json:"intermediate_size"`
+	HiddenAct        string   `json:"hidden_act"`
+	Vocabulary       int      `json:"vocabulary"`
+	MaxPositions     int      `json:"max_positions"`
+	Labels           int      `json:"labels"`
+	Parameters       int64    `json:"parameters"`
+	DType            string   `json:"dtype"`
+	Backend          string   `json:"backend"`
+	Threads          int      `json:"threads"`
+	Precision        string   `json:"precision"`
+	PrecisionNote    string   `json:"precision_note,omitempty"`
+	MaxLength        int      `json:"max_length"`
+	Activation       string   `json:"activation"` // raw or sigmoid
+}
+
+func modelFacts(in engine.Info) infoFacts {
 	c := in.Config
-	act := "raw (logit)"
-	if in.Activation == engine.ActivationSigmoid {
-		act = "sigmoid"
+	return infoFacts{
+		Model: absPath(in.Dir), Architectures: c.Architectures, ModelType: c.ModelType,
+		Layers: c.NumHiddenLayers, HiddenSize: c.HiddenSize, AttentionHeads: c.NumAttentionHeads,
+		IntermediateSize: c.IntermediateSize, HiddenAct: c.HiddenAct, Vocabulary: c.VocabSize,
+		MaxPositions: c.MaxPositionEmbeddings, Labels: c.NumLabels, Parameters: in.Params,
+		DType: in.DType, Backend: in.Backend, Threads: in.Threads, MaxLength: in.MaxLength,
+		Precision: in.Precision, PrecisionNote: in.PrecisionNote,
+		Activation: in.Activation.String(),
+	}
+}
+
+// text formats the facts as aligned "key: value" lines.
+func (f infoFacts) text() string {
+	act := f.Activation
+	if act == "raw" {
+		act = "raw (logit)"
 	}
 	rows := [][2]string{
-		{"model", absPath(in.Dir)},
-		{"architecture", fmt.Sprintf("%s (%s)", strings.Join(c.Architectures, ", "), c.ModelType)},
-		{"layers", fmt.Sprint(c.NumHiddenLayers)},
-		{"hidden size", fmt.Sprint(c.HiddenSize)},
-		{"attention heads", fmt.Sprint(c.NumAttentionHeads)},
-		{"intermediate size", fmt.Sprintf("%d (%s)", c.IntermediateSize, c.HiddenAct)},
-		{"vocabulary", fmt.Sprint(c.VocabSize)},
-		{"max positions", fmt.Sprint(c.MaxPositionEmbeddings)},
-		{"labels", fmt.Sprint(c.NumLabels)},
-		{"parameters", groupDigits(in.Params)},
-		{"dtype", in.DType},
-		{"backend", in.Backend},
-		{"threads", fmt.Sprint(in.Threads)},
-		{"max length", fmt.Sprintf("%d tokens", in.MaxLength)},
+		{"model", f.Model},
+		{"architecture", fmt.Sprintf("%s (%s)", strings.Join(f.Architectures, ", "), f.ModelType)},
+		{"layers", fmt.Sprint(f.Layers)},
+		{"hidden size", fmt.Sprint(f.HiddenSize)},
+		{"attention heads", fmt.Sprint(f.AttentionHeads)},
+		{"intermediate size", fmt.Sprintf("%d (%s)", f.IntermediateSize, f.HiddenAct)},
+		{"vocabulary", fmt.Sprint(f.Vocabulary)},
+		{"max positions", fmt.Sprint(f.MaxPositions)},
+		{"labels", fmt.Sprint(f.Labels)},
+		{"parameters", groupDigits(f.Parameters)},
+		{"dtype", f.DType},
+		{"backend", f.Backend},
+		{"threads", fmt.Sprint(f.Threads)},
+		{"precision", strings.TrimSuffix(f.Precision+" ("+f.PrecisionNote+")", " ()")},
+		{"max length", fmt.Sprintf("%d tokens", f.MaxLength)},
 		{"activation", act},
 	}
 	var b strings.Builder

@@ -52,6 +52,7 @@ func commands() []command {
 		downloadCommand(),
 		benchCommand(),
 		serveCommand(),
+		loadtestCommand(),
 		workerCommand(),
 	}
 }

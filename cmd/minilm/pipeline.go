@@ -8,22 +8,14 @@ import (
 	"io"
 	"slices"
 	"strconv"
-	"sync"
-	"sync/atomic"
 
 	"github.com/minilm-dev/minilm/engine"
+	"github.com/minilm-dev/minilm/engine/batch"
 )
-
-// scorer is what the score pipeline needs from a model: *engine.Model, or
-// a model's tokenizer in front of a replica supervisor.
-type scorer interface {
-	Tokenize(p engine.Pair) (engine.Sequence, error)
-	ScoreSequences(ctx context.Context, seqs []engine.Sequence) ([]float32, error)
-}
 
 // pipelineConfig tunes runPipeline.
 type pipelineConfig struct {
-	batchSize   int  // pairs per ScoreSequences call
+	batchSize   int  // pairs per batch (the batcher's MaxSequences)
 	tokenizers  int  // tokenizer goroutines
 	scorers     int  // batches scored at the same time
 	skipInvalid bool // report malformed records and go on
@@ -36,51 +28,30 @@ type pipelineStats struct {
 	records, pairs, skipped int
 }
 
-// slot is pair idx of record rec, placed in a batch.
-type slot struct {
+// queued is a record on its way to the writer, with the job scoring its
+// pairs (nil for a record without pairs: a CSV header, a malformed record).
+type queued struct {
 	rec *record
-	idx int
+	job *batch.Job
 }
 
-// batch is the unit of work after the batcher: up to batchSize pairs, and
-// the records whose last pair is in it (or that have no pairs), which the
-// writer prints once the batch is done.
-type batch struct {
-	slots   []slot
-	records []*record
-	seqs    []engine.Sequence // tokenized slots, in slot order
-	seqSlot []int             // seqs[j] belongs to slots[seqSlot[j]]
-	tokErr  []error           // per slot: why it could not be tokenized
-	err     error             // the batch failed (scoring error, cancellation)
-	done    chan struct{}     // closed when scores (or err) are in
+// queueBound is how many pairs the batcher admits ahead of the scorers, and
+// how many records the writer's channel holds: enough to keep every scorer
+// fed with full batches, and what bounds the pipeline's memory.
+func queueBound(cfg pipelineConfig) int {
+	return 4 * cfg.batchSize * max(cfg.scorers, cfg.tokenizers)
 }
 
-// pipeline streams records through
+// runPipeline streams records through
 //
-//	reader → batcher → tokenizers (parallel) → scorers → writer (input order)
+//	reader → engine/batch (tokenizers, batches, scorers) → writer (input order)
 //
-// over bounded channels, so memory depends on batch size and the number of
-// batches in flight, never on the input's length. The batcher sends every
-// batch to the writer (orderCh) before handing it to the tokenizers, so the
-// writer sees batches in input order and waits on each one's done channel.
-type pipeline struct {
-	sc  scorer
-	cfg pipelineConfig
-
-	recCh   chan *record
-	orderCh chan *batch
-	tokCh   chan *batch
-	scoreCh chan *batch
-
-	// inFlight counts batches handed to the tokenizers and not yet done; idle
-	// wakes the batcher when it drops to zero, so a partial batch goes out
-	// when input stalls (a slow pipe) instead of waiting to fill up.
-	inFlight atomic.Int64
-	idle     chan struct{}
-}
-
-// runPipeline scores every record of src and writes them to w in input
-// order. It returns the first malformed record's *inputError (unless
+// The reader submits each record's pairs to the batcher as one job, in input
+// order, waiting for room in its bounded queue, and hands the job to the
+// writer, which waits for the jobs in that order. Memory depends on the
+// batch size and the scorers, never on the input's length.
+//
+// It returns the first malformed record's *inputError (unless
 // cfg.skipInvalid), a *usageError for an unusable CSV header, ctx.Err()
 // when ctx is cancelled, or the failure that stopped the run. In every case,
 // the records before the stopping point are written in full and w is
@@ -88,46 +59,58 @@ type pipeline struct {
 //
 // The goroutine reading src is not waited for: a read from a terminal or pipe
 // cannot be interrupted, and it ends by itself after its current read.
-func runPipeline(ctx context.Context, sc scorer, src recordSource, w *recordWriter, cfg pipelineConfig) (pipelineStats, error) {
+func runPipeline(ctx context.Context, sc batch.Scorer, src recordSource, w *recordWriter, cfg pipelineConfig) (pipelineStats, error) {
 	cfg.batchSize = max(cfg.batchSize, 1)
 	cfg.tokenizers = max(cfg.tokenizers, 1)
 	cfg.scorers = max(cfg.scorers, 1)
-	p := &pipeline{
-		sc:      sc,
-		cfg:     cfg,
-		recCh:   make(chan *record, 4*cfg.batchSize),
-		orderCh: make(chan *batch, 2*(cfg.tokenizers+cfg.scorers)),
-		tokCh:   make(chan *batch, cfg.tokenizers),
-		scoreCh: make(chan *batch, cfg.scorers),
-		idle:    make(chan struct{}, 1),
-	}
+	b := batch.New(sc, batch.Config{MaxSequences: cfg.batchSize, Scorers: cfg.scorers,
+		Tokenizers: cfg.tokenizers, MaxQueued: queueBound(cfg)})
 	pctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	order := make(chan queued, queueBound(cfg))
+	go readRecords(pctx, b, src, order, cfg.skipInvalid)
 
-	go p.read(pctx, src)
-	var wg, tokWG sync.WaitGroup
-	wg.Go(func() { p.batch(pctx) })
-	for range cfg.tokenizers {
-		tokWG.Go(func() { p.tokenize(pctx) })
-	}
-	wg.Go(func() { tokWG.Wait(); close(p.scoreCh) })
-	for range cfg.scorers {
-		wg.Go(func() { p.score(pctx) })
-	}
-
-	stats, err := p.write(ctx, w)
+	stats, err := writeRecords(ctx, order, w, cfg)
 	cancel()
-	wg.Wait()
+	closeNow(b) // everything wanted is written
 	if ferr := w.flush(); err == nil && ferr != nil {
 		err = fmt.Errorf("write output: %w", ferr)
 	}
 	return stats, err
 }
 
-// read parses records into recCh. Unless malformed records are skipped, it
-// stops after the first one: nothing after it will be written.
-func (p *pipeline) read(ctx context.Context, src recordSource) {
-	defer close(p.recCh)
+// closeNow closes b without waiting for what is left: it is cancelled.
+func closeNow(b *batch.Batcher) {
+	now, stop := context.WithCancel(context.Background())
+	stop()
+	b.Close(now)
+}
+
+// rankDocuments scores docs against query on the batcher and ranks them
+// best first, as engine.Model.Rank does.
+func rankDocuments(ctx context.Context, sc batch.Scorer, query string, docs []string, opts engine.RankOptions) ([]engine.Ranked, error) {
+	pairs := make([]engine.Pair, len(docs))
+	for i, d := range docs {
+		pairs[i] = engine.Pair{Query: query, Passage: d}
+	}
+	b := batch.New(sc, batch.Config{MaxSequences: opts.BatchSize})
+	defer closeNow(b)
+	res, err := b.Score(ctx, pairs)
+	if err != nil {
+		return nil, err
+	}
+	for i, err := range res.Errs {
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
+	}
+	return engine.RankScores(res.Scores, docs, opts), nil
+}
+
+// readRecords parses records, submits their pairs and queues them for the
+// writer. Unless malformed records are skipped, it stops after the first
+// one: nothing after it will be written.
+func readRecords(ctx context.Context, b *batch.Batcher, src recordSource, order chan<- queued, skipInvalid bool) {
+	defer close(order)
 	for {
 		r, err := src.next()
 		if err == io.EOF {
@@ -136,163 +119,28 @@ func (p *pipeline) read(ctx context.Context, src recordSource) {
 		if err != nil {
 			r = &record{err: err, fatal: true}
 		}
+		q := queued{rec: r}
+		if r.err == nil && len(r.pairs) > 0 {
+			if q.job, err = b.Submit(ctx, r.pairs); err != nil {
+				return // ctx ended: the writer reports it
+			}
+		}
 		select {
-		case p.recCh <- r:
+		case order <- q:
 		case <-ctx.Done():
 			return
 		}
-		if r.err != nil && (r.fatal || !p.cfg.skipInvalid) {
+		if r.err != nil && (r.fatal || !skipInvalid) {
 			return
 		}
 	}
 }
 
-// batch groups the pairs of records into batches of cfg.batchSize; a
-// record with several pairs (a "documents" list) may span batches.
-func (p *pipeline) batch(ctx context.Context) {
-	defer close(p.tokCh)
-	defer close(p.orderCh)
-	b := p.newBatch()
-	emit := func() bool {
-		select {
-		case p.orderCh <- b:
-		case <-ctx.Done():
-			return false
-		}
-		cur := b
-		b = p.newBatch()
-		if len(cur.slots) == 0 {
-			close(cur.done)
-			return true
-		}
-		p.inFlight.Add(1)
-		select {
-		case p.tokCh <- cur:
-			return true
-		case <-ctx.Done():
-			p.finish(cur, ctx.Err())
-			return false
-		}
-	}
-	for {
-		var (
-			r  *record
-			ok bool
-		)
-		if (len(b.slots) > 0 || len(b.records) > 0) && p.inFlight.Load() == 0 {
-			select {
-			case r, ok = <-p.recCh:
-			default:
-				// Nothing is being scored and no record is ready: send what
-				// we have rather than let the scorer idle.
-				if !emit() {
-					return
-				}
-				continue
-			}
-		} else {
-			select {
-			case r, ok = <-p.recCh:
-			case <-p.idle:
-				continue
-			case <-ctx.Done():
-				return
-			}
-		}
-		if !ok {
-			if len(b.slots) > 0 || len(b.records) > 0 {
-				emit()
-			}
-			return
-		}
-		if r.err != nil || len(r.pairs) == 0 {
-			b.records = append(b.records, r)
-			continue
-		}
-		for i := range r.pairs {
-			b.slots = append(b.slots, slot{rec: r, idx: i})
-			if i == len(r.pairs)-1 {
-				b.records = append(b.records, r)
-			}
-			if len(b.slots) == p.cfg.batchSize && !emit() {
-				return
-			}
-		}
-	}
-}
-
-func (p *pipeline) newBatch() *batch {
-	return &batch{slots: make([]slot, 0, p.cfg.batchSize), done: make(chan struct{})}
-}
-
-// finish marks a batch handed to the tokenizers as done.
-func (p *pipeline) finish(b *batch, err error) {
-	b.err = err
-	close(b.done)
-	if p.inFlight.Add(-1) == 0 {
-		select {
-		case p.idle <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// tokenize turns each batch's pairs into sequences. A pair that cannot be
-// tokenized (a query too long for --truncate only-second) makes its record
-// invalid; the writer reports it.
-func (p *pipeline) tokenize(ctx context.Context) {
-	for b := range p.tokCh {
-		if err := ctx.Err(); err != nil {
-			p.finish(b, err)
-			continue
-		}
-		b.seqs = make([]engine.Sequence, 0, len(b.slots))
-		b.seqSlot = make([]int, 0, len(b.slots))
-		for i, s := range b.slots {
-			seq, err := p.sc.Tokenize(s.rec.pairs[s.idx])
-			if err != nil {
-				if b.tokErr == nil {
-					b.tokErr = make([]error, len(b.slots))
-				}
-				b.tokErr[i] = err
-				continue
-			}
-			b.seqs = append(b.seqs, seq)
-			b.seqSlot = append(b.seqSlot, i)
-		}
-		select {
-		case p.scoreCh <- b:
-		case <-ctx.Done():
-			p.finish(b, ctx.Err())
-		}
-	}
-}
-
-// score runs the model on each batch and stores the scores in the records.
-func (p *pipeline) score(ctx context.Context) {
-	for b := range p.scoreCh {
-		if len(b.seqs) == 0 {
-			p.finish(b, nil)
-			continue
-		}
-		scores, err := p.sc.ScoreSequences(ctx, b.seqs)
-		if err == nil && len(scores) != len(b.seqs) {
-			err = fmt.Errorf("model returned %d scores for %d pairs", len(scores), len(b.seqs))
-		}
-		if err == nil {
-			for j, s := range scores {
-				sl := b.slots[b.seqSlot[j]]
-				sl.rec.scores[sl.idx] = s
-			}
-		}
-		p.finish(b, err)
-	}
-}
-
-// write prints the records of each batch in order as batches complete. It
+// writeRecords prints the records in order as their jobs complete. It
 // flushes its output whenever it has to wait, so that scored records reach
-// a slow pipe's reader promptly.
-func (p *pipeline) write(ctx context.Context, w *recordWriter) (pipelineStats, error) {
+// a slow pipe's reader promptly. A pair that could not be tokenized (a query
+// too long for --truncate only-second) makes its record invalid.
+func writeRecords(ctx context.Context, order <-chan queued, w *recordWriter, cfg pipelineConfig) (pipelineStats, error) {
 	var st pipelineStats
 	flush := func() error {
 		if err := w.flush(); err != nil {
@@ -302,58 +150,67 @@ func (p *pipeline) write(ctx context.Context, w *recordWriter) (pipelineStats, e
 	}
 	for {
 		var (
-			b  *batch
+			q  queued
 			ok bool
 		)
 		select {
-		case b, ok = <-p.orderCh:
+		case q, ok = <-order:
 		default:
 			if err := flush(); err != nil {
 				return st, err
 			}
-			b, ok = <-p.orderCh
+			// The reader may be stuck in a read that ctx cannot interrupt.
+			select {
+			case q, ok = <-order:
+			case <-ctx.Done():
+				return st, ctx.Err()
+			}
 		}
 		if !ok {
 			break
 		}
-		select {
-		case <-b.done:
-		default:
-			if err := flush(); err != nil {
-				return st, err
-			}
-			<-b.done
-		}
-		if b.err != nil {
-			if err := ctx.Err(); err != nil {
-				return st, err
-			}
-			return st, b.err
-		}
-		for i, err := range b.tokErr {
-			if r := b.slots[i].rec; err != nil && r.err == nil {
-				r.err = &inputError{file: r.name, line: r.line, reason: err.Error()}
-			}
-		}
-		for _, r := range b.records {
-			if r.err != nil {
-				if r.fatal || !p.cfg.skipInvalid {
-					return st, r.err
+		r := q.rec
+		if q.job != nil {
+			select {
+			case <-q.job.Done():
+			default:
+				if err := flush(); err != nil {
+					return st, err
 				}
-				st.skipped++
-				if p.cfg.onSkip != nil {
-					p.cfg.onSkip(r.err)
+				<-q.job.Done()
+			}
+			res := q.job.Result()
+			if res.Err != nil {
+				if err := ctx.Err(); err != nil {
+					return st, err
 				}
-				continue
+				return st, res.Err
 			}
-			if err := w.write(r); err != nil {
-				return st, fmt.Errorf("write output: %w", err)
+			copy(r.scores, res.Scores)
+			for _, err := range res.Errs {
+				if err != nil {
+					r.err = &inputError{file: r.name, line: r.line, reason: err.Error()}
+					break
+				}
 			}
-			st.records++
-			st.pairs += len(r.pairs)
-			if p.cfg.onWritten != nil {
-				p.cfg.onWritten(r)
+		}
+		if r.err != nil {
+			if r.fatal || !cfg.skipInvalid {
+				return st, r.err
 			}
+			st.skipped++
+			if cfg.onSkip != nil {
+				cfg.onSkip(r.err)
+			}
+			continue
+		}
+		if err := w.write(r); err != nil {
+			return st, fmt.Errorf("write output: %w", err)
+		}
+		st.records++
+		st.pairs += len(r.pairs)
+		if cfg.onWritten != nil {
+			cfg.onWritten(r)
 		}
 	}
 	return st, ctx.Err()

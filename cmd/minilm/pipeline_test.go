@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/minilm-dev/minilm/engine"
+	"github.com/minilm-dev/minilm/engine/batch"
 )
 
 // fakeScorer scores a pair as len(query) + len(passage)/1000, so every
@@ -57,7 +58,7 @@ func fakeScoreString(q, p string) string {
 }
 
 // runFake runs the pipeline over text in the given format.
-func runFake(t *testing.T, sc scorer, fm format, text string, cfg pipelineConfig) (string, pipelineStats, error) {
+func runFake(t *testing.T, sc batch.Scorer, fm format, text string, cfg pipelineConfig) (string, pipelineStats, error) {
 	t.Helper()
 	var out bytes.Buffer
 	src := newMultiSource([]input{{name: "in", format: fm, r: strings.NewReader(text)}})
@@ -278,20 +279,26 @@ func TestPipelineScoreError(t *testing.T) {
 func TestPipelineCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sc := &fakeScorer{onScore: func(ctx context.Context, n int) error {
+	before := 0 // records in the batches before the fifth
+	var sc *fakeScorer
+	sc = &fakeScorer{onScore: func(ctx context.Context, n int) error {
 		if n == 5 {
+			sc.mu.Lock()
+			for _, b := range sc.batches[:4] {
+				before += len(b)
+			}
+			sc.mu.Unlock()
 			cancel()
 			<-ctx.Done()
 			return ctx.Err()
 		}
 		return nil
 	}}
-	var in, want strings.Builder
+	var in strings.Builder
+	var want []string
 	for i := range 100 {
 		fmt.Fprintf(&in, "q%d\tp\n", i)
-		if i < 4*3 {
-			fmt.Fprintf(&want, "q%d\tp\t%s\n", i, fakeScoreString(fmt.Sprint("q", i), "p"))
-		}
+		want = append(want, fmt.Sprintf("q%d\tp\t%s\n", i, fakeScoreString(fmt.Sprint("q", i), "p")))
 	}
 	var out bytes.Buffer
 	src := newMultiSource([]input{{name: "in", format: formatTSV, r: strings.NewReader(in.String())}})
@@ -299,8 +306,8 @@ func TestPipelineCancel(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
 	}
-	if out.String() != want.String() {
-		t.Fatalf("output\n%s\nwant the first 12 records:\n%s", out.String(), want.String())
+	if before < 4 || out.String() != strings.Join(want[:before], "") {
+		t.Fatalf("output\n%s\nwant the %d records of the first four batches:\n%s", out.String(), before, strings.Join(want[:before], ""))
 	}
 }
 
@@ -334,6 +341,46 @@ func TestPipelineStreams(t *testing.T) {
 	}
 }
 
+// stuckSource yields one record, then blocks in next like a read from a
+// terminal that nothing interrupts.
+type stuckSource struct {
+	sent  bool
+	block chan struct{}
+}
+
+func (s *stuckSource) next() (*record, error) {
+	if !s.sent {
+		s.sent = true
+		return &record{format: formatTSV, raw: []byte("q\tp"), pairs: []engine.Pair{{Query: "q", Passage: "p"}}, scores: make([]float32, 1)}, nil
+	}
+	<-s.block
+	return nil, io.EOF
+}
+
+// TestPipelineCancelWhileReading: an interrupt while the reader is stuck in
+// a read ends the run at once, after writing what was scored.
+func TestPipelineCancelWhileReading(t *testing.T) {
+	src := &stuckSource{block: make(chan struct{})}
+	defer close(src.block)
+	ctx, cancel := context.WithCancel(context.Background())
+	outR, outW := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		_, err := runPipeline(ctx, &fakeScorer{}, src, newRecordWriter(outW), pipelineConfig{batchSize: 4})
+		outW.Close()
+		done <- err
+	}()
+	line, err := bufio.NewReader(outR).ReadString('\n')
+	if want := "q\tp\t" + fakeScoreString("q", "p") + "\n"; err != nil || line != want {
+		t.Fatalf("first line %q, %v; want %q", line, err, want)
+	}
+	cancel()
+	go io.Copy(io.Discard, outR)
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want context.Canceled", err)
+	}
+}
+
 // endlessSource yields valid TSV records forever and counts them.
 type endlessSource struct{ n atomic.Int64 }
 
@@ -344,28 +391,30 @@ func (s *endlessSource) next() (*record, error) {
 }
 
 // TestPipelineBoundedMemory checks that the reader never runs ahead of the
-// scorer by more than the channels and batches in flight can hold, however
-// long the input.
+// scorer by more than the batcher's queue holds, however long the input.
 func TestPipelineBoundedMemory(t *testing.T) {
-	const bs, tok, scorers = 8, 2, 2
-	// recCh + batches queued for the writer + the batcher's open batch,
-	// batches in tokCh, tokenizing, in scoreCh, scoring + the reader's hand.
-	bound := int64(4*bs + (2*(tok+scorers)+1+2*tok+2*scorers)*bs + 1)
+	cfg := pipelineConfig{batchSize: 8, tokenizers: 2, scorers: 2}
+	// The batcher's queue, the record in the reader's hand and the one the
+	// source is producing.
+	bound := int64(queueBound(cfg) + 2)
 	src := &endlessSource{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var scored atomic.Int64
-	sc := &fakeScorer{onScore: func(_ context.Context, n int) error {
+	var sc *fakeScorer
+	sc = &fakeScorer{onScore: func(_ context.Context, n int) error {
 		if ahead := src.n.Load() - scored.Load(); ahead > bound {
 			t.Errorf("batch %d: the reader is %d records ahead of the scorer, bound %d", n, ahead, bound)
 		}
-		scored.Add(bs)
+		sc.mu.Lock()
+		scored.Add(int64(len(sc.batches[n-1])))
+		sc.mu.Unlock()
 		if n == 200 {
 			cancel()
 		}
 		return nil
 	}}
-	_, err := runPipeline(ctx, sc, src, newRecordWriter(io.Discard), pipelineConfig{batchSize: bs, tokenizers: tok, scorers: scorers})
+	_, err := runPipeline(ctx, sc, src, newRecordWriter(io.Discard), cfg)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
 	}
@@ -418,4 +467,21 @@ func BenchmarkPipelineJSONL(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(10000*b.N)/b.Elapsed().Seconds(), "pairs/s")
+}
+
+// TestRankDocuments ranks on the batcher: best first, ties in input order,
+// top-k kept, and a document that cannot be tokenized named by its index.
+func TestRankDocuments(t *testing.T) {
+	docs := []string{"bb", "dddd", "a", "cccc", "ccc"}
+	got, err := rankDocuments(context.Background(), &fakeScorer{}, "q", docs, engine.RankOptions{TopK: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []engine.Ranked{{Index: 1, Score: fakeScore(1, 4)}, {Index: 3, Score: fakeScore(1, 4)}, {Index: 4, Score: fakeScore(1, 3)}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("ranked %v, want %v", got, want)
+	}
+	if _, err := rankDocuments(context.Background(), &fakeScorer{}, "TOOLONG", docs, engine.RankOptions{}); err == nil || err.Error() != "document 0: query too long" {
+		t.Errorf("error %v, want document 0: query too long", err)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -191,7 +192,7 @@ func parseJSONL(line []byte, r *record) error {
 	line = bytes.TrimRight(line, " \t\r")
 	switch t := bytes.TrimLeft(line, " \t"); {
 	case len(t) > 0 && t[0] == '[':
-		return errors.New(`a JSON array: minilm reads JSON Lines, one {"query":..,"passage":..} object per line (convert an array with: jq -c '.[]' FILE)`)
+		return errors.New(`a JSON array, not an object: minilm reads JSON Lines, one {"query":..,"passage":..} object per line (a file holding one array converts with: jq -c '.[]' FILE)`)
 	case len(t) == 1 && t[0] == '{':
 		return errors.New(`an object spread over several lines: minilm reads JSON Lines, one object per line (convert with: jq -c . FILE)`)
 	}
@@ -544,6 +545,96 @@ func sniffLine(line []byte, name string, lineNo int) (format, error) {
 	c, _ := utf8.DecodeRune(t)
 	return 0, &inputError{file: name, line: lineNo,
 		reason: fmt.Sprintf("not JSON (the line starts with %q), nor a TSV line or a CSV header naming query and passage; give --format tsv or csv", c)}
+}
+
+// jsonObject is one JSON object (a line) parsed for editing: its fields and
+// where their values lie, so that fields can be set without reordering or
+// re-encoding the others.
+type jsonObject struct {
+	line    []byte
+	fields  map[string]json.RawMessage
+	spans   map[string][][2]int // [start, end) of each value of a key, in order
+	lastEnd int                 // just after the last value (after '{' when empty)
+	empty   bool
+}
+
+// parseObject parses a line holding one JSON object.
+func parseObject(line []byte) (*jsonObject, error) {
+	if !utf8.Valid(line) {
+		return nil, errors.New("invalid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(line))
+	if t, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("bad JSON: %v", jsonReason(err))
+	} else if d, ok := t.(json.Delim); !ok || d != '{' {
+		return nil, errors.New("not a JSON object")
+	}
+	o := &jsonObject{line: line, fields: map[string]json.RawMessage{}, spans: map[string][][2]int{}, lastEnd: int(dec.InputOffset()), empty: true}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("bad JSON: %v", jsonReason(err))
+		}
+		key, ok := t.(string)
+		if !ok {
+			return nil, fmt.Errorf("bad JSON: object key is %v, not a string", t)
+		}
+		var val json.RawMessage
+		if err := dec.Decode(&val); err != nil {
+			return nil, fmt.Errorf("bad JSON: %v", jsonReason(err))
+		}
+		end := int(dec.InputOffset())
+		o.lastEnd, o.empty = end, false
+		o.fields[key] = val
+		o.spans[key] = append(o.spans[key], [2]int{end - len(val), end})
+	}
+	if t, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("bad JSON: %v", jsonReason(err))
+	} else if d, ok := t.(json.Delim); !ok || d != '}' {
+		return nil, errors.New("bad JSON: object not closed")
+	}
+	if len(bytes.TrimSpace(line[dec.InputOffset():])) != 0 {
+		return nil, errors.New("bad JSON: data after the object")
+	}
+	return o, nil
+}
+
+// appendWith appends the object with keys[i] set to values[i] (JSON): each
+// value replaced where the key is (every occurrence), the missing keys
+// appended at the end in order; everything else is kept byte for byte.
+func (o *jsonObject) appendWith(dst []byte, keys []string, values [][]byte) []byte {
+	type edit struct {
+		at, to int
+		value  []byte
+	}
+	var edits []edit
+	for i, k := range keys {
+		for _, sp := range o.spans[k] {
+			edits = append(edits, edit{sp[0], sp[1], values[i]})
+		}
+	}
+	slices.SortFunc(edits, func(a, b edit) int { return a.at - b.at })
+	pos := 0
+	for _, e := range edits {
+		dst = append(dst, o.line[pos:e.at]...)
+		dst = append(dst, e.value...)
+		pos = e.to
+	}
+	dst = append(dst, o.line[pos:o.lastEnd]...)
+	empty := o.empty
+	for i, k := range keys {
+		if _, ok := o.fields[k]; ok {
+			continue
+		}
+		if !empty {
+			dst = append(dst, ',')
+		}
+		empty = false
+		dst = appendJSONString(dst, k)
+		dst = append(dst, ':')
+		dst = append(dst, values[i]...)
+	}
+	return append(dst, o.line[o.lastEnd:]...)
 }
 
 // aliasString is b as a string without a copy; b must not change afterwards.

@@ -78,7 +78,7 @@ func TestParseJSONLErrors(t *testing.T) {
 		{"unclosed", `{"query":"q","passage":"p"`, "bad JSON"},
 		{"trailing comma", `{"query":"q","passage":"p",}`, "bad JSON"},
 		{"two objects", `{"query":"q","passage":"p"} {}`, "data after the object"},
-		{"array", `["q","p"]`, "a JSON array"},
+		{"array", `["q","p"]`, "a JSON array, not an object: minilm reads JSON Lines"},
 		{"string", `"q"`, "not a JSON object"},
 		{"no query", `{"passage":"p"}`, `missing "query"`},
 		{"no passage", `{"query":"q"}`, `missing "passage"`},

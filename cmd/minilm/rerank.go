@@ -4,12 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/minilm-dev/minilm/engine"
@@ -18,14 +18,24 @@ import (
 const rerankAbout = `
 Rank documents for one query: every document is scored against --query and
 printed best first as INDEX<TAB>SCORE<TAB>TEXT (INDEX counts documents from
-0 in input order), or as JSON lines with --json.
+0 in input order), or as JSON lines with --json: {"rank":1,"index":..,
+"score":..,"text":".."} for text input, and for JSON input the document's
+own object, every field kept, with "rank", "index" and "score" set.
 
 Input (FILE, or stdin when FILE is "-" or absent): one document per line, or,
 for .jsonl/.json/.ndjson files and --format jsonl, one JSON object per line
-with a "text" string. Blank lines are skipped and not counted.
+with a "text" string. Blank lines are skipped and not counted. A bad line
+(invalid UTF-8, bad JSON, no "text") stops the run with "minilm: FILE:LINE:
+reason", exit status 2, before anything is printed; --skip-invalid reports
+and skips it instead.
+
+Flags are checked against the model before the input is read (a --query too
+long for --truncate only-second is refused then). Exit status: 0 done; 1
+runtime failure; 2 usage error or bad input; 130 interrupted.
 
 Example:
-  minilm rerank --query "how many people live in berlin?" --top-k 3 docs.txt`
+  minilm rerank --query "how many people live in berlin?" --top-k 3 docs.txt
+  minilm rerank --query "berlin" --json -o ranked.jsonl docs.jsonl`
 
 func rerankCommand() command {
 	return command{
@@ -37,22 +47,40 @@ func rerankCommand() command {
 
 type rerankFlags struct {
 	modelFlags
-	query   string
-	topK    int
-	json    bool
-	format  string
-	maxLine maxLineFlag
+	query       string
+	topK        int
+	json        bool
+	format      string
+	output      string
+	batchSize   int
+	replicas    int
+	skipInvalid bool
+	quiet       bool
+	maxLine     maxLineFlag
+}
+
+// document is one input document: its text and, for JSON input, its object.
+type document struct {
+	text string
+	obj  *jsonObject // nil for a text line
 }
 
 func runRerank(ctx context.Context, std stdio, args []string) int {
 	f := &rerankFlags{}
 	spec := newFlagSpec("rerank", `minilm rerank --query "..." [flags] [FILE|-]`, rerankAbout)
-	f.modelFlags.register(spec.fs)
-	spec.fs.StringVar(&f.query, "query", "", "the `query` to rank the documents for (required)")
-	spec.fs.IntVar(&f.topK, "top-k", 0, "print only the best `k` documents (0: all)")
-	spec.fs.BoolVar(&f.json, "json", false, `print JSON lines {"rank":1,"index":..,"score":..,"text":".."}`)
-	spec.fs.StringVar(&f.format, "format", "", "input `format`: text (one document per line) or jsonl (default: by extension; stdin: text)")
-	registerMaxLine(spec.fs, &f.maxLine)
+	fs := spec.fs
+	f.modelFlags.register(fs)
+	fs.StringVar(&f.query, "query", "", "the `query` to rank the documents for (required)")
+	fs.IntVar(&f.topK, "top-k", 0, "print only the best `k` documents (0: all)")
+	fs.BoolVar(&f.json, "json", false, `print JSON lines: {"rank":1,"index":..,"score":..,"text":".."}, or a JSON document's own object with those fields set`)
+	fs.StringVar(&f.format, "format", "", "input `format`: text (one document per line) or jsonl (default: by extension; stdin: text)")
+	fs.StringVar(&f.output, "output", "", "write to `FILE` (atomically: temporary file, then rename) instead of stdout")
+	fs.StringVar(&f.output, "o", "", "short for --output")
+	fs.IntVar(&f.batchSize, "batch-size", 32, "documents per forward pass")
+	fs.BoolVar(&f.skipInvalid, "skip-invalid", false, "report malformed lines on stderr, skip them and go on")
+	fs.BoolVar(&f.quiet, "quiet", false, "no per-line reports of skipped lines")
+	registerReplicas(fs, &f.replicas)
+	registerMaxLine(fs, &f.maxLine)
 	files, status, done := spec.parse(std, args)
 	if done {
 		return status
@@ -66,6 +94,10 @@ func runRerank(ctx context.Context, std stdio, args []string) int {
 		err = usagef("--query is required")
 	case f.topK < 0:
 		err = usagef("--top-k %d: must be 0 (all) or more", f.topK)
+	case f.batchSize < 1:
+		err = usagef("--batch-size %d: must be at least 1", f.batchSize)
+	case f.replicas < 0:
+		err = usagef("--replicas %d: must be 0 or more (0 and 1: in this process)", f.replicas)
 	case f.format != "" && f.format != "text" && f.format != "jsonl":
 		err = usagef("--format %q: want text or jsonl", f.format)
 	}
@@ -90,46 +122,94 @@ func runRerank(ctx context.Context, std stdio, args []string) int {
 		defer fh.Close()
 		r, label = fh, name
 	}
-	docs, err := readDocuments(r, label, jsonl, int(f.maxLine))
-	if err != nil {
-		return exitWith(ctx, std, err)
-	}
 	if std.errIsTerminal {
 		opts.Progress = std.err // a first run may download the model
 	}
-	m, err := engine.Load(ctx, f.model, opts)
+	sc, closeModel, err := loadScorer(ctx, &f.modelFlags, f.replicas, f.batchSize, opts, std.err)
 	if err != nil {
 		return exitWith(ctx, std, err)
 	}
-	defer m.Close()
-	ranked, err := m.Rank(ctx, f.query, docs, engine.RankOptions{TopK: f.topK})
+	defer closeModel()
+	// The query is the same for every document: one too long for
+	// --truncate only-second is a bad flag, said before reading the input.
+	if _, err := sc.Tokenize(engine.Pair{Query: f.query, Passage: "x"}); err != nil {
+		var le *engine.LengthError
+		if errors.As(err, &le) {
+			err = usagef("--%v", err) // "--query is N tokens, longer than ..."
+		}
+		return exitWith(ctx, std, err)
+	}
+	onSkip := func(err error) {
+		if !f.quiet {
+			fmt.Fprintf(std.err, "minilm: %v (skipped)\n", err)
+		}
+	}
+	docs, skipped, err := readDocuments(r, label, jsonl, int(f.maxLine), f.skipInvalid, onSkip)
+	if skipped > 0 {
+		defer fmt.Fprintf(std.err, "minilm: skipped %d invalid line(s)\n", skipped)
+	}
 	if err != nil {
 		return exitWith(ctx, std, err)
 	}
-	w := bufio.NewWriter(std.out)
+	texts := make([]string, len(docs))
+	for i, d := range docs {
+		texts[i] = d.text
+	}
+	ranked, err := rankDocuments(ctx, sc, f.query, texts, engine.RankOptions{TopK: f.topK, BatchSize: f.batchSize})
+	if err != nil {
+		return exitWith(ctx, std, err)
+	}
+	return exitWith(ctx, std, writeRanking(std.out, f.output, f.json, docs, ranked))
+}
+
+// writeRanking prints the ranking to out, or atomically to the file output.
+func writeRanking(out io.Writer, output string, asJSON bool, docs []document, ranked []engine.Ranked) error {
+	var file *atomicFile
+	if output != "" {
+		var err error
+		if file, err = createAtomic(output); err != nil {
+			return err
+		}
+		out = file
+	}
+	w := bufio.NewWriter(out)
 	var line []byte
 	for i, rk := range ranked {
-		line = line[:0]
-		if f.json {
-			text, _ := json.Marshal(docs[rk.Index])
-			line = fmt.Appendf(line, `{"rank":%d,"index":%d,"score":`, i+1, rk.Index)
-			line = appendJSONScore(line, rk.Score)
-			line = append(line, `,"text":`...)
-			line = append(line, text...)
-			line = append(line, "}\n"...)
-		} else {
-			line = fmt.Appendf(line, "%d\t", rk.Index)
-			line = appendScore(line, rk.Score)
-			line = append(line, '\t')
-			line = append(line, docs[rk.Index]...)
-			line = append(line, '\n')
-		}
+		line = appendRanked(line[:0], asJSON, i+1, rk, docs[rk.Index])
 		w.Write(line)
 	}
-	if err := w.Flush(); err != nil {
-		return exitWith(ctx, std, fmt.Errorf("write output: %w", err))
+	err := w.Flush()
+	if err != nil {
+		err = fmt.Errorf("write output: %w", err)
 	}
-	return exitWith(ctx, std, nil)
+	if file != nil {
+		if err != nil {
+			file.abort()
+			return err
+		}
+		return file.commit()
+	}
+	return err
+}
+
+var rankKeys = []string{"rank", "index", "score"}
+
+// appendRanked appends one output line for the document ranked rank.
+func appendRanked(dst []byte, asJSON bool, rank int, rk engine.Ranked, d document) []byte {
+	if !asJSON {
+		dst = fmt.Appendf(dst, "%d\t", rk.Index)
+		dst = appendScore(dst, rk.Score)
+		dst = append(dst, '\t')
+		dst = append(dst, d.text...)
+		return append(dst, '\n')
+	}
+	values := [][]byte{strconv.AppendInt(nil, int64(rank), 10), strconv.AppendInt(nil, int64(rk.Index), 10), appendJSONScore(nil, rk.Score)}
+	if d.obj != nil {
+		return append(d.obj.appendWith(dst, rankKeys, values), '\n')
+	}
+	dst = fmt.Appendf(dst, `{"rank":%s,"index":%s,"score":%s,"text":`, values[0], values[1], values[2])
+	dst = appendJSONString(dst, d.text)
+	return append(dst, "}\n"...)
 }
 
 // flagSet tells whether a flag was given on the command line.
@@ -140,58 +220,64 @@ func flagSet(spec *flagSpec, name string) bool {
 }
 
 // readDocuments reads rerank's documents: non-blank lines, or the "text" of
-// JSON lines. A malformed line, or one longer than maxLine, is an
-// *inputError.
-func readDocuments(r io.Reader, name string, jsonl bool, maxLine int) ([]string, error) {
+// JSON lines. A malformed line is an *inputError; with skip it is passed to
+// onSkip, counted and skipped.
+func readDocuments(r io.Reader, name string, jsonl bool, maxLine int, skip bool, onSkip func(error)) (docs []document, skipped int, err error) {
 	lr := newLineReader(r, maxLine)
-	var docs []string
 	for n := 1; ; n++ {
 		line, err := lr.next()
 		var tooLong *lineTooLongError
 		switch {
 		case err == io.EOF:
-			return docs, nil
+			return docs, skipped, nil
 		case errors.As(err, &tooLong):
-			return nil, &inputError{file: name, line: n, reason: tooLong.Error()}
+			ie := &inputError{file: name, line: n, reason: tooLong.Error()}
+			if !skip {
+				return nil, skipped, ie
+			}
+			skipped++
+			onSkip(ie)
+			continue
 		case err != nil:
-			return nil, fmt.Errorf("read %s: %w", name, err)
+			return nil, skipped, fmt.Errorf("read %s: %w", name, err)
 		}
 		line = bytes.TrimRight(line, "\r")
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		if !utf8.Valid(line) {
-			return nil, &inputError{file: name, line: n, reason: "invalid UTF-8"}
-		}
-		if !jsonl {
-			docs = append(docs, aliasString(line)) // the line is the document's own
+		d, perr := parseDocument(line, jsonl)
+		if perr != nil {
+			ie := &inputError{file: name, line: n, reason: perr.Error()}
+			if !skip {
+				return nil, skipped, ie
+			}
+			skipped++
+			onSkip(ie)
 			continue
 		}
-		text, err := parseTextLine(line)
-		if err != nil {
-			return nil, &inputError{file: name, line: n, reason: err.Error()}
-		}
-		docs = append(docs, text)
+		docs = append(docs, d)
 	}
 }
 
-// parseTextLine reads the "text" string of a JSON object.
-func parseTextLine(line []byte) (string, error) {
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(line, &obj); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return "", errors.New("not a JSON object")
-		}
-		return "", fmt.Errorf("bad JSON: %v", jsonReason(err))
+// parseDocument reads a text line, or a JSON object with a "text" string.
+func parseDocument(line []byte, jsonl bool) (document, error) {
+	if !utf8.Valid(line) {
+		return document{}, errors.New("invalid UTF-8")
 	}
-	raw, ok := obj["text"]
+	if !jsonl {
+		return document{text: string(line)}, nil
+	}
+	obj, err := parseObject(bytes.TrimRight(line, " \t"))
+	if err != nil {
+		return document{}, err
+	}
+	raw, ok := obj.fields["text"]
 	if !ok {
-		return "", errors.New(`missing "text"`)
+		return document{}, errors.New(`missing "text"`)
 	}
 	s, err := decodeString(raw)
 	if err != nil {
-		return "", fmt.Errorf(`"text" %v`, err)
+		return document{}, fmt.Errorf(`"text" %v`, err)
 	}
-	return s, nil
+	return document{text: s, obj: obj}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/minilm-dev/minilm/engine"
+	"github.com/minilm-dev/minilm/engine/batch"
 	"github.com/minilm-dev/minilm/replica"
 )
 
@@ -23,7 +24,7 @@ const closeGrace = 10 * time.Second
 // rankScorer is what score and rerank run on: *engine.Model, or a
 // replica.Pool.
 type rankScorer interface {
-	scorer
+	batch.Scorer
 	Rank(ctx context.Context, query string, docs []string, opts engine.RankOptions) ([]engine.Ranked, error)
 }
 

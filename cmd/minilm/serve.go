@@ -86,9 +86,13 @@ func runServe(ctx context.Context, std stdio, args []string) int {
 	info, _ := debug.ReadBuildInfo()
 	cfg.ModelID, cfg.PayloadLimit, cfg.Logger, cfg.Version = f.model, int64(payload), log, versionString(info, info != nil)
 	cfg.Truncation = opts.Truncation
-	exe, err := os.Executable()
-	if err != nil {
-		return exitWith(ctx, std, fmt.Errorf("find the minilm executable for the workers: %w", err))
+	// Only workers need the executable's path; finding it reads /proc, which
+	// a bare root (chroot, scratch image without /proc) lacks.
+	var exe string
+	if replicas > 0 {
+		if exe, err = os.Executable(); err != nil {
+			return exitWith(ctx, std, fmt.Errorf("find the minilm executable for the workers: %w", err))
+		}
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/minilm-dev/minilm/engine"
 	"github.com/minilm-dev/minilm/loader"
 	"github.com/minilm-dev/minilm/tokenizer"
 )
@@ -42,10 +43,16 @@ func tokenizeCommand() command {
 }
 
 func runTokenize(ctx context.Context, std stdio, args []string) int {
-	var model, truncate string
+	var (
+		model, truncate string
+		maxLength       int
+		offline         bool
+	)
 	spec := newFlagSpec("tokenize", "minilm tokenize [flags] [FILE|-]", tokenizeAbout)
-	spec.fs.StringVar(&model, "model", defaultModel, "model `dir`ectory, or Hugging Face repo id (org/name[@revision]) in the Hugging Face cache")
+	spec.fs.StringVar(&model, "model", defaultModel, "model `dir`ectory, or Hugging Face repo id (org/name[@revision]) looked up in the\nHugging Face cache and downloaded when missing")
+	spec.fs.IntVar(&maxLength, "max-length", 0, fmt.Sprintf("truncate to `n` tokens, special tokens included, where a line has no \"max_length\":\n0 (the model's limit) or %d up to that limit, as score takes", engine.MinMaxLength))
 	spec.fs.StringVar(&truncate, "truncate", "longest-first", "how pairs over max_length are cut: longest-first (like Hugging Face) or only-second")
+	spec.fs.BoolVar(&offline, "offline", false, "never download: a repo id must already be in the Hugging Face cache (as HF_HUB_OFFLINE=1)")
 	var maxLine maxLineFlag
 	registerMaxLine(spec.fs, &maxLine)
 	files, status, done := spec.parse(std, args)
@@ -59,11 +66,7 @@ func runTokenize(ctx context.Context, std stdio, args []string) int {
 		err = usagef("tokenize takes one FILE, got %d", len(files))
 	case model == "":
 		err = usagef("--model is empty")
-	case truncate == "longest-first":
-		tr = tokenizer.LongestFirst
-	case truncate == "only-second":
-		tr = tokenizer.OnlySecond
-	default:
+	case truncate != "longest-first" && truncate != "only-second" || tr.UnmarshalText([]byte(truncate)) != nil:
 		err = usagef("--truncate %q: want longest-first or only-second", truncate)
 	}
 	if err != nil {
@@ -78,9 +81,18 @@ func runTokenize(ctx context.Context, std stdio, args []string) int {
 		defer f.Close()
 		name, in = files[0], f
 	}
-	tok, maxLen, err := loadTokenizer(model)
+	opts := engine.Options{Offline: offline}
+	if std.errIsTerminal {
+		opts.Progress = std.err // a first run may download the model
+	}
+	tok, maxLen, err := loadTokenizer(ctx, model, opts)
+	if err == nil && maxLength != 0 {
+		if err = engine.CheckMaxLength(maxLength, maxLen); err == nil {
+			maxLen = maxLength
+		}
+	}
 	if err != nil {
-		return exitWith(ctx, std, err)
+		return exitWith(ctx, std, modelError(err, model))
 	}
 	out := bufio.NewWriterSize(std.out, 1<<16)
 	err = tokenizeLines(ctx, tok, maxLen, tr, name, in, out, int(maxLine))
@@ -90,11 +102,12 @@ func runTokenize(ctx context.Context, std stdio, args []string) int {
 	return exitWith(ctx, std, err)
 }
 
-// loadTokenizer loads the model's tokenizer and its default max length:
+// loadTokenizer finds the model as engine.Load would (downloading it unless
+// opts.Offline) and loads its tokenizer and its default max length:
 // model_max_length capped by config.json's max_position_embeddings (0: no
 // limit known).
-func loadTokenizer(ref string) (*tokenizer.Tokenizer, int, error) {
-	dir, err := loader.Resolve(ref, loader.Options{})
+func loadTokenizer(ctx context.Context, ref string, opts engine.Options) (*tokenizer.Tokenizer, int, error) {
+	dir, err := engine.Resolve(ctx, ref, opts)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -154,103 +167,27 @@ func tokenizeLines(ctx context.Context, tok *tokenizer.Tokenizer, maxLen int, tr
 }
 
 // outputKeys are the fields tokenize sets, in the order it appends them.
-var outputKeys = [...]string{"ids", "type_ids", "tokens", "offsets"}
+var outputKeys = []string{"ids", "type_ids", "tokens", "offsets"}
 
 // tokenizeLine appends the output line for one input line (a JSON object):
 // the object with the output fields' values replaced where it has them and
 // appended at the end where it does not.
 func tokenizeLine(dst []byte, tok *tokenizer.Tokenizer, maxLen int, tr tokenizer.Truncation, line []byte) ([]byte, error) {
-	if !utf8.Valid(line) {
-		return dst, errors.New("invalid UTF-8")
-	}
-	dec := json.NewDecoder(bytes.NewReader(line))
-	if t, err := dec.Token(); err != nil {
-		return dst, fmt.Errorf("bad JSON: %v", jsonReason(err))
-	} else if d, ok := t.(json.Delim); !ok || d != '{' {
-		return dst, errors.New("not a JSON object")
-	}
-	type span struct{ at, to int }
-	var (
-		fields  = map[string]json.RawMessage{}
-		spans   [len(outputKeys)][]span // where each output key's values are
-		lastEnd = int(dec.InputOffset())
-		empty   = true
-	)
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return dst, fmt.Errorf("bad JSON: %v", jsonReason(err))
-		}
-		key, ok := t.(string)
-		if !ok {
-			return dst, fmt.Errorf("bad JSON: object key is %v, not a string", t)
-		}
-		var val json.RawMessage
-		if err := dec.Decode(&val); err != nil {
-			return dst, fmt.Errorf("bad JSON: %v", jsonReason(err))
-		}
-		end := int(dec.InputOffset())
-		lastEnd, empty = end, false
-		fields[key] = val
-		for i, k := range outputKeys {
-			if k == key {
-				spans[i] = append(spans[i], span{end - len(val), end})
-			}
-		}
-	}
-	if t, err := dec.Token(); err != nil {
-		return dst, fmt.Errorf("bad JSON: %v", jsonReason(err))
-	} else if d, ok := t.(json.Delim); !ok || d != '}' {
-		return dst, errors.New("bad JSON: object not closed")
-	}
-	if len(bytes.TrimSpace(line[dec.InputOffset():])) != 0 {
-		return dst, errors.New("bad JSON: data after the object")
-	}
-
-	enc, err := encodeFields(tok, maxLen, tr, fields)
+	obj, err := parseObject(line)
 	if err != nil {
 		return dst, err
 	}
-	values := [len(outputKeys)][]byte{
+	enc, err := encodeFields(tok, maxLen, tr, obj.fields)
+	if err != nil {
+		return dst, err
+	}
+	values := [][]byte{
 		appendInt32s(nil, enc.IDs),
 		appendInt32s(nil, enc.TypeIDs),
 		appendStrings(nil, enc.Tokens),
 		appendOffsets(nil, enc.Offsets),
 	}
-	// Replace existing values in input order, then append the missing keys.
-	pos := 0
-	for {
-		next, which := -1, -1
-		for i, ss := range spans {
-			if len(ss) > 0 && (next < 0 || ss[0].at < spans[next][0].at) {
-				next, which = i, i
-			}
-		}
-		if which < 0 {
-			break
-		}
-		s := spans[which][0]
-		spans[which] = spans[which][1:]
-		dst = append(dst, line[pos:s.at]...)
-		dst = append(dst, values[which]...)
-		pos = s.to
-	}
-	dst = append(dst, line[pos:lastEnd]...)
-	for i, k := range outputKeys {
-		if _, ok := fields[k]; ok {
-			continue
-		}
-		if !empty {
-			dst = append(dst, ',')
-		}
-		empty = false
-		dst = append(dst, '"')
-		dst = append(dst, k...)
-		dst = append(dst, '"', ':')
-		dst = append(dst, values[i]...)
-	}
-	dst = append(dst, line[lastEnd:]...)
-	return append(dst, '\n'), nil
+	return append(obj.appendWith(dst, outputKeys, values), '\n'), nil
 }
 
 // encodeFields tokenizes the "text", or "a" and "b", of one object.
@@ -301,8 +238,16 @@ func encodeFields(tok *tokenizer.Tokenizer, maxLen int, tr tokenizer.Truncation,
 	default:
 		return nil, errors.New(`missing "text" (or "a" and "b")`)
 	}
+	var le *tokenizer.LengthError
+	if errors.As(err, &le) && le.First > 0 {
+		return nil, fmt.Errorf(`"a" is %d tokens, longer than max_length %d allows with --truncate only-second (at most %d)`,
+			le.First, le.MaxLength, le.MaxLength-le.Specials-1)
+	}
+	if errors.As(err, &le) {
+		return nil, fmt.Errorf("max_length %d cannot hold the %d special tokens", le.MaxLength, le.Specials)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("max_length %d: %w", maxLen, err)
+		return nil, err
 	}
 	return enc, nil
 }

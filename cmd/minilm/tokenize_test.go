@@ -118,7 +118,7 @@ func TestTokenizeMaxLength(t *testing.T) {
 	in := `{"text":"` + long + `"}` + "\n" + `{"text":"` + long + `","max_length":null}` + "\n" +
 		`{"a":"` + long + `","b":"x y z","max_length":8}`
 	out, errOut, status := runTokenizeCmd(t, in, "--model", tinyModelDir, "--truncate", "only-second")
-	if status != exitUsage || !strings.Contains(errOut, "<stdin>:3: max_length 8") {
+	if status != exitUsage || errOut != "minilm: <stdin>:3: \"a\" is 600 tokens, longer than max_length 8 allows with --truncate only-second (at most 4)\n" {
 		t.Fatalf("status %d, stderr %q; want an only-second error on line 3", status, errOut)
 	}
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
@@ -148,8 +148,8 @@ func TestTokenizeBadLines(t *testing.T) {
 		{`{"text":"a","max_length":1.5}`, `"max_length" is 1.5, not an integer or null`},
 		{`{"text":"a","max_length":"5"}`, `"max_length" is a string`},
 		{`{"text":"a","max_length":0}`, `"max_length" 0: must be positive`},
-		{`{"text":"a","max_length":1}`, `max_length 1: tokenizer: max_length too small`},
-		{`{"a":"x","b":"y","max_length":2}`, `max_length 2: tokenizer: max_length too small`},
+		{`{"text":"a","max_length":1}`, "max_length 1 cannot hold the 2 special tokens\n"},
+		{`{"a":"x","b":"y","max_length":2}`, "max_length 2 cannot hold the 3 special tokens\n"},
 		{"{\"text\":\"\xff\"}", "invalid UTF-8"},
 	} {
 		in := `{"text":"first"}` + "\n" + tc.line + "\n" + `{"text":"never"}` + "\n"
@@ -189,8 +189,28 @@ func TestTokenizeFileAndUsage(t *testing.T) {
 			t.Errorf("%q: status %d, want %d", args, status, exitUsage)
 		}
 	}
-	if _, errOut, status := runTokenizeCmd(t, "", "--model", dir); status != exitFailure || !strings.HasPrefix(errOut, "minilm: ") {
-		t.Errorf("a directory without a model: status %d, stderr %q; want %d", status, errOut, exitFailure)
+	// A --model that names no model is a usage error, said as the flag.
+	if _, errOut, status := runTokenizeCmd(t, "", "--model", dir); status != exitUsage || !strings.HasPrefix(errOut, "minilm: --model "+dir+": not a model directory: missing config.json") {
+		t.Errorf("a directory without a model: status %d, stderr %q; want %d", status, errOut, exitUsage)
+	}
+	// --max-length, as score takes it, applies where a line has no max_length.
+	out, errOut, status = runTokenizeCmd(t, `{"a":"one two three","b":"four five six"}`+"\n", "--model", tinyModelDir, "--max-length", "6")
+	if status != 0 || !strings.Contains(out, `"tokens":["[CLS]","one","[SEP]","four","five","[SEP]"]`) {
+		t.Errorf("--max-length 6: status %d, stdout %q, stderr %q", status, out, errOut)
+	}
+	for _, n := range []string{"3", "513", "-1"} {
+		_, errOut, status = runTokenizeCmd(t, "", "--model", tinyModelDir, "--max-length", n)
+		if want := "minilm: --max-length " + n + ": want 0 (the model's limit) or 5..512"; status != exitUsage || !strings.HasPrefix(errOut, want) {
+			t.Errorf("--max-length %s: status %d, stderr %q; want 2, %q", n, status, errOut, want)
+		}
+	}
+	// --offline: a repo id missing from the cache is not downloaded.
+	t.Setenv("HF_HUB_CACHE", t.TempDir())
+	t.Setenv("HF_ENDPOINT", "http://127.0.0.1:1") // nothing may be fetched
+	_, errOut, status = runTokenizeCmd(t, "", "--model", "acme/absent", "--offline")
+	if status != exitFailure || !strings.Contains(errOut, "acme/absent at revision main: model not in the local Hugging Face cache") ||
+		!strings.HasSuffix(errOut, "; download it with: minilm download acme/absent\n") {
+		t.Errorf("--offline miss: status %d, stderr %q", status, errOut)
 	}
 	if out, _, status := runTokenizeCmd(t, "", "--help"); status != 0 || !strings.Contains(out, "minilm tokenize") {
 		t.Errorf("--help: status %d, stdout %q", status, out)

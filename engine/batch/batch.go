@@ -129,4 +129,10 @@ type Result struct {
 	// Tokens counts the real tokens of the job's sequences.
 	Tokens int
 	Timing Timing
+	// Stages adds up what the scorer reported of the batches that held the
+	// job's pairs: Wait and Inference summed (a batch shared with other
+	// jobs counts whole), TokensComputed the job's share (pro rata to its
+	// real tokens), Worker that of its last batch (-1 before any ran).
+	// Without a TimedScorer, Inference is each batch's wall time.
+	Stages Stages
 }

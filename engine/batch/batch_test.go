@@ -166,6 +166,43 @@ func TestBatchesAcrossJobs(t *testing.T) {
 	assert.Len(t, stats, 2)
 }
 
+// TestJobsRunInSubmissionOrder: with one tokenizer and one scorer, jobs that
+// all fit reach the model in the order they were submitted (only a job too
+// big for the batch being filled lets a later one by), so a caller waiting
+// for them in that order (a file scored line by line) is served first come,
+// first served.
+func TestJobsRunInSubmissionOrder(t *testing.T) {
+	sc := &fakeScorer{}
+	b := New(sc, Config{MaxSequences: 4, Tokenizers: 1, Scorers: 1})
+	defer closeOK(t, b)
+	ctx := context.Background()
+	var jobs []*Job
+	for i := range 200 {
+		j, err := b.Submit(ctx, pairs(1, fmt.Sprintf("j%d-", i)))
+		require.NoError(t, err)
+		jobs = append(jobs, j)
+	}
+	for _, j := range jobs {
+		_, err := j.Wait(ctx)
+		require.NoError(t, err)
+	}
+	var got []float32
+	sc.mu.Lock()
+	for _, bt := range sc.batches {
+		for _, s := range bt {
+			got = append(got, want(s))
+		}
+	}
+	sc.mu.Unlock()
+	var wantOrder []float32
+	for i := range 200 {
+		for _, p := range pairs(1, fmt.Sprintf("j%d-", i)) {
+			wantOrder = append(wantOrder, wantPair(t, p))
+		}
+	}
+	assert.Equal(t, wantOrder, got, "sequences reached the scorer out of submission order")
+}
+
 func TestWholeJobsAreNotSplit(t *testing.T) {
 	sc := &fakeScorer{gate: make(chan struct{})}
 	b := New(sc, Config{MaxSequences: 10, Tokenizers: 1})
@@ -347,6 +384,68 @@ func TestStreamStopsEarly(t *testing.T) {
 	assert.Equal(t, 10, n)
 }
 
+// timedFake is a TimedScorer that reports fixed stages and twice the real
+// tokens computed, as a padding scorer would.
+type timedFake struct{ fakeScorer }
+
+func (f *timedFake) ScoreTimed(ctx context.Context, seqs []engine.Sequence) ([]float32, Stages, error) {
+	scores, err := f.ScoreSequences(ctx, seqs)
+	tokens := 0
+	for _, s := range seqs {
+		tokens += len(s.IDs)
+	}
+	return scores, Stages{Wait: 2 * time.Millisecond, Inference: 5 * time.Millisecond, Worker: 3, TokensComputed: 2 * tokens}, err
+}
+
+func TestResultStages(t *testing.T) {
+	ctx := context.Background()
+	t.Run("timed", func(t *testing.T) {
+		b := New(&timedFake{}, Config{MaxSequences: 4})
+		defer closeOK(t, b)
+		r, err := b.Score(ctx, pairs(10, "q")) // batches of 4, 4 and 2
+		require.NoError(t, err)
+		assert.Equal(t, Stages{Wait: 6 * time.Millisecond, Inference: 15 * time.Millisecond, Worker: 3, TokensComputed: 2 * r.Tokens}, r.Stages)
+		assert.GreaterOrEqual(t, r.Timing.Queue, 2*time.Millisecond, "the scorer's wait is queueing")
+	})
+	t.Run("shared batch", func(t *testing.T) {
+		sc := &timedFake{fakeScorer{gate: make(chan struct{})}}
+		b := New(sc, Config{MaxSequences: 64})
+		defer closeOK(t, b)
+		first, err := b.Submit(ctx, pairs(1, "first"))
+		require.NoError(t, err)
+		require.Eventually(t, func() bool { return b.Stats().InFlight == 1 }, 10*time.Second, time.Millisecond)
+		short, err := b.Submit(ctx, []engine.Pair{{Query: "a", Passage: "b"}})
+		require.NoError(t, err)
+		long, err := b.Submit(ctx, []engine.Pair{{Query: "a long query", Passage: "and a longer passage"}})
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			return b.queued == 2
+		}, 10*time.Second, time.Millisecond)
+		close(sc.gate)
+		for _, j := range []*Job{first, short, long} {
+			r, err := j.Wait(ctx)
+			require.NoError(t, err)
+			// Each job gets its own share of the batch's computed tokens.
+			assert.Equal(t, 2*r.Tokens, r.Stages.TokensComputed)
+			assert.Equal(t, 5*time.Millisecond, r.Stages.Inference, "a shared batch counts whole")
+		}
+	})
+	t.Run("untimed", func(t *testing.T) {
+		b := New(&fakeScorer{}, Config{})
+		defer closeOK(t, b)
+		r, err := b.Score(ctx, pairs(3, "q"))
+		require.NoError(t, err)
+		assert.Equal(t, -1, r.Stages.Worker)
+		assert.Equal(t, r.Tokens, r.Stages.TokensComputed)
+		assert.Positive(t, r.Stages.Inference)
+		r, err = b.Score(ctx, nil)
+		require.NoError(t, err)
+		assert.Equal(t, Stages{Worker: -1}, r.Stages)
+	})
+}
+
 func TestSubmitWithOwnTokenizer(t *testing.T) {
 	sc := &fakeScorer{}
 	b := New(sc, Config{MaxSequences: 4, MaxQueued: 4})
@@ -376,4 +475,29 @@ func TestSubmitWithOwnTokenizer(t *testing.T) {
 	close(sc.gate)
 	_, err = first.Wait(context.Background())
 	require.NoError(t, err)
+}
+
+// TestTimingsFitTheWait: a job's stages follow one another, so they add up
+// to no more than the caller waited (a job scored before its tokenization
+// was counted once showed its whole life as tokenization).
+func TestTimingsFitTheWait(t *testing.T) {
+	b := New(&fakeScorer{}, Config{MaxSequences: 4, Tokenizers: 2})
+	defer closeOK(t, b)
+	var wg sync.WaitGroup
+	for c := range 4 {
+		wg.Go(func() {
+			for i := range 50 {
+				start := time.Now()
+				r, err := b.Score(context.Background(), pairs(1+i%4, fmt.Sprintf("c%d-%d-", c, i)))
+				waited := time.Since(start)
+				if !assert.NoError(t, err) {
+					return
+				}
+				tm := r.Timing
+				assert.LessOrEqual(t, tm.Tokenize+tm.Queue+tm.Inference, waited, "%+v", tm)
+				assert.GreaterOrEqual(t, min(tm.Tokenize, tm.Queue, tm.Inference), time.Duration(0), "%+v", tm)
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -25,16 +25,18 @@ type Batcher struct {
 
 	ctx     context.Context // cancelled when Close gives up waiting
 	cancel  context.CancelFunc
-	tokCh   chan chunk // chunks waiting for a tokenizer
+	tokCh   chan chunk    // chunks waiting for a tokenizer
+	fed     chan struct{} // a job joined feedQ
 	slots   chan struct{}
 	work    chan struct{} // a segment was queued
 	drained chan struct{} // closed once closed and nothing is admitted
-	feeders sync.WaitGroup
+	feeder  sync.WaitGroup
 	tokWG   sync.WaitGroup
 	wg      sync.WaitGroup // dispatcher and running batches
 
 	mu      sync.Mutex
 	room    *sync.Cond // signalled when admit drops or the Batcher closes
+	feedQ   []*Job     // admitted, not yet handed to the tokenizers, in order
 	pending []*segment // tokenized, not yet dispatched, in arrival order
 	queued  int        // sequences in pending
 	admit   int        // pairs admitted and not finished
@@ -86,6 +88,7 @@ func New(sc Scorer, cfg Config) *Batcher {
 		sc:      sc,
 		cfg:     cfg,
 		tokCh:   make(chan chunk, 4*cfg.Tokenizers),
+		fed:     make(chan struct{}, 1),
 		slots:   make(chan struct{}, cfg.Scorers),
 		work:    make(chan struct{}, 1),
 		drained: make(chan struct{}),
@@ -96,6 +99,7 @@ func New(sc Scorer, cfg Config) *Batcher {
 	for range cfg.Tokenizers {
 		b.tokWG.Go(b.tokenize)
 	}
+	b.feeder.Go(b.feed)
 	b.wg.Go(b.dispatch)
 	return b
 }
@@ -168,26 +172,52 @@ func (b *Batcher) submit(ctx context.Context, pairs []engine.Pair, wait bool, to
 		b.mu.Unlock()
 		return nil, fmt.Errorf("%w: %d pairs waiting, room for %d", ErrOverloaded, admitted, b.cfg.MaxQueued)
 	}
-	b.admit += n
-	if n > 0 {
-		b.feeders.Add(1)
-	}
-	b.mu.Unlock()
 	if tokenize == nil {
 		tokenize = b.sc.Tokenize
 	}
 	j := newJob(ctx, pairs, tokenize)
 	if n == 0 {
+		b.mu.Unlock()
 		j.finish()
 		return j, nil
 	}
-	go b.feed(j)
+	b.admit += n
+	b.feedQ = append(b.feedQ, j)
+	b.mu.Unlock()
+	select {
+	case b.fed <- struct{}{}:
+	default:
+	}
 	return j, nil
 }
 
-// feed hands a job's chunks to the tokenizers.
-func (b *Batcher) feed(j *Job) {
-	defer b.feeders.Done()
+// feed hands the admitted jobs to the tokenizers in the order they were
+// admitted, so that the first submitted are the first scored. Once the
+// Batcher is closed and cancelled, it fails what is left.
+func (b *Batcher) feed() {
+	for {
+		b.mu.Lock()
+		var j *Job
+		if len(b.feedQ) > 0 {
+			j = b.feedQ[0]
+			b.feedQ[0] = nil
+			b.feedQ = b.feedQ[1:]
+		}
+		b.mu.Unlock()
+		if j != nil {
+			b.feedJob(j)
+			continue
+		}
+		select {
+		case <-b.fed:
+		case <-b.ctx.Done():
+			return
+		}
+	}
+}
+
+// feedJob hands a job's chunks to the tokenizers.
+func (b *Batcher) feedJob(j *Job) {
 	n := len(j.pairs)
 	for start := 0; start < n; start += b.cfg.MaxSequences {
 		select {
@@ -262,6 +292,9 @@ func (b *Batcher) tokenize() {
 			seg.seqs = append(seg.seqs, s)
 			seg.tokens += len(s.IDs)
 		}
+		// Counted before the segment is queued: once queued it may be
+		// scored, and its job finish, at any moment.
+		j.tokenized(c.end-c.start, seg.tokens)
 		if len(seg.seqs) > 0 {
 			b.mu.Lock()
 			b.pending = append(b.pending, seg)
@@ -272,10 +305,10 @@ func (b *Batcher) tokenize() {
 			default:
 			}
 		}
-		// After queueing: the job may finish here, and a finished job's
-		// waiter must find its timings complete.
-		b.release(failed)
-		j.tokenized(c.end-c.start, seg.tokens, failed)
+		if failed > 0 {
+			b.release(failed)
+			j.untokenizable(failed)
+		}
 	}
 }
 
@@ -313,9 +346,10 @@ type batchRun struct {
 }
 
 type part struct {
-	job *Job
-	idx []int // the job's pair indices of seqs[off:off+len(idx)]
-	off int
+	job    *Job
+	idx    []int // the job's pair indices of seqs[off:off+len(idx)]
+	off    int
+	tokens int
 }
 
 // form takes whole segments in arrival order while they fit; past one that
@@ -367,10 +401,12 @@ func (b *Batcher) form() *batchRun {
 
 // take appends the first n sequences of s to the batch.
 func (bt *batchRun) take(s *segment, n int) {
-	bt.parts = append(bt.parts, part{job: s.job, idx: s.idx[:n:n], off: len(bt.seqs)})
+	p := part{job: s.job, idx: s.idx[:n:n], off: len(bt.seqs)}
 	for _, q := range s.seqs[:n] {
-		bt.tokens += len(q.IDs)
+		p.tokens += len(q.IDs)
 	}
+	bt.parts = append(bt.parts, p)
+	bt.tokens += p.tokens
 	bt.seqs = append(bt.seqs, s.seqs[:n]...)
 }
 
@@ -409,7 +445,11 @@ func (bt *batchRun) run(b *Batcher) {
 		if err != nil {
 			p.job.fail(err)
 		} else {
-			p.job.scored(p.idx, scores[p.off:p.off+len(p.idx)], end, st.Wait)
+			computed := st.TokensComputed
+			if bt.tokens > 0 {
+				computed = int(int64(p.tokens) * int64(st.TokensComputed) / int64(bt.tokens))
+			}
+			p.job.scored(p.idx, scores[p.off:p.off+len(p.idx)], end, st, computed)
 		}
 	}
 	if b.cfg.OnBatch != nil {
@@ -449,7 +489,7 @@ func (b *Batcher) Close(ctx context.Context) error {
 		err = ctx.Err()
 	}
 	b.cancel()
-	b.feeders.Wait()
+	b.feeder.Wait()
 	close(b.tokCh)
 	b.tokWG.Wait()
 	b.mu.Lock()

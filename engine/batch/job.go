@@ -34,6 +34,7 @@ func newJob(ctx context.Context, pairs []engine.Pair, tokenize func(engine.Pair)
 	j := &Job{ctx: ctx, pairs: pairs, tokenize: tokenize, done: make(chan struct{}), left: len(pairs), untok: len(pairs),
 		admitted: time.Now()}
 	j.res.Scores = make([]float32, len(pairs))
+	j.res.Stages.Worker = -1
 	stop := context.AfterFunc(ctx, func() { j.fail(context.Cause(ctx)) })
 	j.mu.Lock()
 	j.stop = stop
@@ -79,9 +80,8 @@ func (j *Job) setPairErr(i int, err error) {
 	j.mu.Unlock()
 }
 
-// tokenized records a tokenized chunk of n pairs, failed of which could
-// not be.
-func (j *Job) tokenized(n, tokens, failed int) {
+// tokenized records a tokenized chunk of n pairs holding tokens tokens.
+func (j *Job) tokenized(n, tokens int) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.untok -= n
@@ -89,7 +89,14 @@ func (j *Job) tokenized(n, tokens, failed int) {
 	if j.untok == 0 {
 		j.tokDone = time.Now()
 	}
-	j.left -= failed
+}
+
+// untokenizable resolves n pairs that could not be tokenized (their Errs
+// are set).
+func (j *Job) untokenizable(n int) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.left -= n
 	if j.left == 0 {
 		j.finishLocked()
 	}
@@ -103,16 +110,21 @@ func (j *Job) started(t time.Time) {
 	j.mu.Unlock()
 }
 
-// scored stores the scores of pairs idx, from a batch that ended at end
-// after waiting wait in the scorer.
-func (j *Job) scored(idx []int, scores []float32, end time.Time, wait time.Duration) {
+// scored stores the scores of pairs idx, from a batch that ended at end,
+// with the scorer's stages st of which computed tokens were the job's.
+func (j *Job) scored(idx []int, scores []float32, end time.Time, st Stages, computed int) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	for k, i := range idx {
 		j.res.Scores[i] = scores[k]
 	}
 	j.last = end
-	j.wait = max(j.wait, wait)
+	j.wait = max(j.wait, st.Wait)
+	s := &j.res.Stages
+	s.Wait += st.Wait
+	s.Inference += st.Inference
+	s.TokensComputed += computed
+	s.Worker = st.Worker
 	j.left -= len(idx)
 	if j.left == 0 {
 		j.finishLocked()

@@ -23,12 +23,29 @@ type Backend struct {
 	// seqOrder is the attention's task order, reused by every call.
 	seqOrder []int32
 	host     *host.Arena
+	// shared is the mapping of SharedWeightsEnv's file, or nil; local
+	// counts the weights packed in this process.
+	shared    *sharedWeights
+	local     int
+	recording bool
+	recorded  []recorded
+	// bf16: MatMuls in bf16 (see Precision); xbf holds the rounded input.
+	bf16 bool
+	xbf  []float32
 }
 
 // New returns a CPU backend running on threads goroutines (the caller's
-// included); threads ≤ 0 means runtime.NumCPU().
+// included); threads ≤ 0 means runtime.NumCPU(). When SharedWeightsEnv is
+// set, Weight reads packed panels from the file it names (an error here
+// means that file cannot be mapped or is not a shared weights file).
 func New(threads int) (*Backend, error) {
-	return newVariant(threads, simd.Best()), nil
+	sh, err := openShared()
+	if err != nil {
+		return nil, err
+	}
+	be := newVariant(threads, simd.Best())
+	be.shared = sh
+	return be, nil
 }
 
 // newVariant is New with the vector kernels pinned to v (tests run every
@@ -66,7 +83,7 @@ func (be *Backend) Download(dst []float32, src kernels.Buf) error {
 		if len(dst) > w.Len() {
 			return fmt.Errorf("cpu: download %d floats from a weight of %d", len(dst), w.Len())
 		}
-		w.w.Unpack(dst)
+		w.unpack(dst)
 		return nil
 	}
 	return be.host.Download(dst, src)
@@ -77,6 +94,11 @@ func (be *Backend) Close() error {
 	if be.host.Err() == nil {
 		be.host.Close()
 		be.pool.close()
+		if be.shared != nil {
+			unmap(be.shared.mem)
+			be.shared = nil
+		}
+		be.recorded = nil
 	}
 	return nil
 }

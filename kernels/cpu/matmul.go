@@ -21,9 +21,27 @@ import (
 type weight struct {
 	owner *Backend
 	w     *simd.PackedW
+	k     int  // K of the source; w.K() is evenK(k) for a bf16 weight
+	bf16  bool // w holds simd.BF16Pairs of the source rows
 }
 
-func (w *weight) Len() int { return w.w.N() * w.w.K() }
+func (w *weight) Len() int { return w.w.N() * w.k }
+
+// unpack writes the first len(dst) elements of the weight's (N,K) values
+// (rounded to bf16 for a bf16 weight) row-major into dst.
+func (w *weight) unpack(dst []float32) {
+	if !w.bf16 {
+		w.w.Unpack(dst)
+		return
+	}
+	kp := w.w.K()
+	all := make([]float32, w.w.N()*kp)
+	w.w.Unpack(all)
+	for i := range dst {
+		r, c := i/w.k, i%w.k
+		dst[i] = all[r*kp+c^1] // pairs are stored swapped
+	}
+}
 
 // Weight implements kernels.Backend: src is (N,K) row-major, kept packed.
 func (be *Backend) Weight(src []float32, n, k int) (kernels.Buf, error) {
@@ -33,13 +51,40 @@ func (be *Backend) Weight(src []float32, n, k int) (kernels.Buf, error) {
 	if n <= 0 || k <= 0 || len(src) != n*k {
 		return nil, fmt.Errorf("cpu: weight [%d,%d]: got %d floats, want N·K > 0", n, k, len(src))
 	}
-	return &weight{owner: be, w: simd.PackW(src, n, k)}, nil
+	var crc uint32
+	if be.shared != nil || be.recording {
+		crc = srcCRC(src)
+	}
+	kp := k
+	if be.bf16 {
+		kp = evenK(k)
+	}
+	if be.shared != nil {
+		if w := be.shared.take(n, kp, crc, be.bf16); w != nil {
+			return &weight{owner: be, w: w, k: k, bf16: be.bf16}, nil
+		}
+	}
+	var w *simd.PackedW
+	if be.bf16 {
+		// Rounded to bf16 once, here; pairs swapped so that the FMA chain
+		// runs in VDPBF16PS's order (simd.BF16Pairs).
+		rows := make([]float32, n*kp)
+		simd.BF16Pairs(rows, kp, src, k, n, k)
+		w = simd.PackW(rows, n, kp)
+	} else {
+		w = simd.PackW(src, n, k)
+	}
+	be.local++
+	if be.recording {
+		be.recorded = append(be.recorded, recorded{crc: crc, w: w})
+	}
+	return &weight{owner: be, w: w, k: k, bf16: be.bf16}, nil
 }
 
 // weightDims is the host.WeightDims of this backend's weights.
 func (be *Backend) weightDims(b kernels.Buf) (n, k int, ok bool) {
 	if w, ok := b.(*weight); ok && w != nil && w.owner == be {
-		return w.w.N(), w.w.K(), true
+		return w.w.N(), w.k, true
 	}
 	return 0, 0, false
 }
@@ -47,5 +92,8 @@ func (be *Backend) weightDims(b kernels.Buf) (n, k int, ok bool) {
 func (be *Backend) matMul(op kernels.MatMul) {
 	m, n, k := op.M, op.N, op.K
 	out, x, w, bias := f32(op.Out), f32(op.X), op.W.(*weight), f32(op.Bias)
+	if w.bf16 {
+		x, k = be.bf16Input(x, m, k), w.w.K()
+	}
 	be.simd.Gemm(out, n, x, k, m, w.w, bias, op.GELU, be.pool.tasks)
 }

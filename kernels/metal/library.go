@@ -3,7 +3,9 @@ package metal
 import (
 	"bytes"
 	"embed"
+	"errors"
 	"fmt"
+	"io/fs"
 	"regexp"
 )
 
@@ -20,10 +22,24 @@ var localInclude = regexp.MustCompile(`(?m)^#include "[^"]+"\s*$`)
 // compiles with clang++: the shader files concatenated with their local
 // includes removed, each behind a #line so diagnostics name the file.
 func librarySource() ([]byte, error) {
+	sub, err := fs.Sub(shaderFS, "shaders")
+	if err != nil {
+		return nil, fmt.Errorf("metal: shaders: %w", err)
+	}
+	return librarySourceFS(sub, false)
+}
+
+// librarySourceFS is librarySource over the shader files in fsys; with
+// partial, files of shaderFiles missing there are left out (the mutation
+// test builds libraries of only the kernels it runs).
+func librarySourceFS(fsys fs.FS, partial bool) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString("#include <metal_stdlib>\nusing namespace metal;\n")
 	for _, f := range shaderFiles {
-		src, err := shaderFS.ReadFile("shaders/" + f)
+		src, err := fs.ReadFile(fsys, f)
+		if partial && errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("metal: shader %s: %w", f, err)
 		}

@@ -36,6 +36,15 @@ type SimConfig struct {
 // by a fiber executor with Metal's threadgroup and SIMD-group semantics (see
 // internal/mslsim). It is slow and meant for tests on machines without Metal.
 func NewSimulated(ctx context.Context, cfg SimConfig) (*Backend, error) {
+	src, err := librarySource()
+	if err != nil {
+		return nil, err
+	}
+	return newSimulated(ctx, cfg, src)
+}
+
+// newSimulated is NewSimulated for the library source src.
+func newSimulated(ctx context.Context, cfg SimConfig, src []byte) (*Backend, error) {
 	var order mslsim.Order
 	switch cfg.Order {
 	case "", "rr":
@@ -58,10 +67,6 @@ func NewSimulated(ctx context.Context, cfg SimConfig) (*Backend, error) {
 			c = os.TempDir()
 		}
 		dir = filepath.Join(c, "minilm", "mslsim")
-	}
-	src, err := librarySource()
-	if err != nil {
-		return nil, err
 	}
 	prog, err := mslsim.Build(ctx, dir, src)
 	if err != nil {

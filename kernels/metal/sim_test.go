@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
 
 	"github.com/minilm-dev/minilm/kernels"
@@ -13,11 +14,30 @@ import (
 	"github.com/x448/float16"
 )
 
+// shadersEnv names a directory of shader sources the simulator tests use in
+// place of shaders/ (the mutation test's mutated copies; files missing there
+// are left out of the library).
+const shadersEnv = "MINILM_METAL_SHADERS"
+
+// simulated is NewSimulated, on the shaders in $MINILM_METAL_SHADERS when
+// that is set.
+func simulated(cfg SimConfig) (*Backend, error) {
+	dir := os.Getenv(shadersEnv)
+	if dir == "" {
+		return NewSimulated(context.Background(), cfg)
+	}
+	src, err := librarySourceFS(os.DirFS(dir), true)
+	if err != nil {
+		return nil, err
+	}
+	return newSimulated(context.Background(), cfg, src)
+}
+
 // newSim returns a simulated backend, skipping the test only when no
 // suitable clang++ is installed.
 func newSim(t testing.TB, order string) *Backend {
 	t.Helper()
-	be, err := NewSimulated(context.Background(), SimConfig{Order: order, Seed: 1})
+	be, err := simulated(SimConfig{Order: order, Seed: 1})
 	if errors.Is(err, ErrNoCompiler) {
 		t.Skipf("skipping the Metal simulator: %v", err)
 	}
@@ -49,7 +69,7 @@ func TestSimulatedOrders(t *testing.T) {
 	configs := []config{{"rr", 0}, {"forward", 0}, {"reverse", 0}, {"shuffle", 1}, {"shuffle", 2}}
 	var first []float32
 	for _, c := range configs {
-		be, err := NewSimulated(context.Background(), SimConfig{Order: c.order, Seed: c.seed})
+		be, err := simulated(SimConfig{Order: c.order, Seed: c.seed})
 		if errors.Is(err, ErrNoCompiler) {
 			t.Skipf("skipping the Metal simulator: %v", err)
 		}
@@ -160,7 +180,7 @@ func (r halfRef) Weight(src []float32, n, k int) (kernels.Buf, error) {
 // the same half-rounded weights.
 func TestSimulatedOpsHalfWeights(t *testing.T) {
 	t.Parallel()
-	be, err := NewSimulated(context.Background(), SimConfig{Options: Options{HalfWeights: true}, Order: "shuffle", Seed: 3})
+	be, err := simulated(SimConfig{Options: Options{HalfWeights: true}, Order: "shuffle", Seed: 3})
 	if errors.Is(err, ErrNoCompiler) {
 		t.Skipf("skipping the Metal simulator: %v", err)
 	}

@@ -200,22 +200,35 @@ func layerNormCases() []testCase {
 		res        bool
 		alias      string // "", "x" or "res"
 		scale      float64
+		eps        float32 // 0: BERT's 1e-12
+		constant   bool    // every row one value (zero variance)
 	}
 	var shapes []shape
 	for _, rows := range []int{1, 7, 130, 512} {
-		shapes = append(shapes, shape{rows, hReal, true, "res", 1}) // the encoder's Add & Norm
+		shapes = append(shapes, shape{rows, hReal, true, "res", 1, 0, false}) // the encoder's Add & Norm
 	}
 	shapes = append(shapes,
-		shape{33, hReal, true, "", 1},
-		shape{33, hReal, true, "x", 1},
-		shape{31, hReal, false, "", 1},    // embeddings LayerNorm
-		shape{130, hReal, true, "res", 8}, // larger activations
-		shape{31, hTiny, true, "res", 1},
-		shape{7, hTiny, false, "x", 1},
+		shape{33, hReal, true, "", 1, 0, false},
+		shape{33, hReal, true, "x", 1, 0, false},
+		shape{31, hReal, false, "", 1, 0, false},    // embeddings LayerNorm
+		shape{130, hReal, true, "res", 8, 0, false}, // larger activations
+		shape{31, hTiny, true, "res", 1, 0, false},
+		shape{7, hTiny, false, "x", 1, 0, false},
 	)
 	for _, cols := range []int{1, 3, 4, 5, 8, 15, 16, 17, 31, 33} {
-		shapes = append(shapes, shape{3, cols, cols%2 == 1, "", 1})
+		shapes = append(shapes, shape{3, cols, cols%2 == 1, "", 1, 0, false})
 	}
+	// A larger eps, where it moves the result: sqrt(var)+eps in place of
+	// sqrt(var+eps) is off by 2e-4 relative at var ≈ 1/3 and by far more on
+	// the nearly constant rows (scale 0.01: var ≈ 3e-5 < eps). Constant rows
+	// have zero variance: 0/sqrt(eps), never 0/0.
+	shapes = append(shapes,
+		shape{33, hReal, true, "", 1, 1e-3, false},
+		shape{7, hTiny, false, "x", 1, 1e-3, false},
+		shape{31, hReal, false, "", 0.01, 1e-3, false},
+		shape{5, hReal, true, "res", 1, 1e-3, true},
+		shape{4, hTiny, false, "", 1, 1e-3, true},
+	)
 	var cs []testCase
 	for _, s := range shapes {
 		vars := fmt.Sprintf("rows=%d,cols=%d", s.rows, s.cols)
@@ -227,6 +240,14 @@ func layerNormCases() []testCase {
 		}
 		if s.scale != 1 {
 			vars += fmt.Sprintf(",scale=%g", s.scale)
+		}
+		eps := float32(bertEps)
+		if s.eps != 0 {
+			eps = s.eps
+			vars += fmt.Sprintf(",eps=%g", eps)
+		}
+		if s.constant {
+			vars += ",constant"
 		}
 		n := s.rows * s.cols
 		bufs := 3
@@ -242,9 +263,24 @@ func layerNormCases() []testCase {
 			tol:   Tol{NMSE: 1e-10, Abs: 1e-5},
 			bytes: 4 * int64(bufs*n),
 			build: func(g *gen) (kernels.Op, kernels.Buf, int) {
-				op := kernels.LayerNorm{X: g.rand(n, s.scale), Rows: s.rows, Cols: s.cols, Eps: bertEps}
+				input := func() kernels.Buf {
+					if !s.constant {
+						return g.rand(n, s.scale)
+					}
+					// Quarters in [-1,1]: every row sum, and so the mean,
+					// is exact in float32.
+					v := make([]float32, n)
+					for r := range s.rows {
+						c := float32(g.rng.IntN(9)-4) / 4
+						for j := range s.cols {
+							v[r*s.cols+j] = c
+						}
+					}
+					return g.upload(v, 0)
+				}
+				op := kernels.LayerNorm{X: input(), Rows: s.rows, Cols: s.cols, Eps: eps}
 				if s.res {
-					op.Res = g.rand(n, s.scale)
+					op.Res = input()
 				}
 				op.Gamma, op.Beta = g.rand(s.cols, 1), g.rand(s.cols, 1)
 				switch s.alias {
@@ -323,7 +359,7 @@ func attentionCases() []testCase {
 	type shape struct {
 		lens   []int
 		nh, hd int
-		scores string // "" or "+large"/"-large": every score near ±100
+		scores string // "" or "+large"/"-large": every score near ±100; "steep": see below
 	}
 	var shapes []shape
 	for _, lens := range [][]int{{1}, {7}, {31}, {33}, {130}, {512}, {1, 7, 130, 33}, {3, 3, 3}} {
@@ -338,6 +374,11 @@ func attentionCases() []testCase {
 		shape{[]int{17, 3}, 3, 3, ""},
 		shape{[]int{8, 9}, 2, 17, ""},
 		shape{[]int{15, 16, 1}, 1, 33, ""},
+		// Scores falling steeply along the keys (106 down by 6.4 a key):
+		// each key block's max is ~200 under the last, so a running-max
+		// rescale exp(m_old - m_new) applied the wrong way round overflows.
+		shape{[]int{70}, nhReal, hdReal, "steep"},
+		shape{[]int{33, 97}, nhTiny, hdTiny, "steep"},
 	)
 	var cs []testCase
 	for _, s := range shapes {
@@ -366,7 +407,21 @@ func attentionCases() []testCase {
 			bytes: 4 * int64(t*3*h+t*h),
 			build: func(g *gen) (kernels.Op, kernels.Buf, int) {
 				qkv := g.values(t*3*h, 1)
-				if s.scores != "" {
+				scale := float32(1 / math.Sqrt(float64(s.hd)))
+				if s.scores == "steep" {
+					// q ≈ 30 in dimension 0, k there set so that the score
+					// of key j (j-th of its sequence) is 106 - 6.4j ± 1.
+					for b := 0; b < len(s.lens); b++ {
+						start := int(seqs(s.lens)[b])
+						for j := range s.lens[b] {
+							tok := start + j
+							for hh := range s.nh {
+								qkv[tok*3*h+hh*s.hd] = 30
+								qkv[tok*3*h+h+hh*s.hd] = (106 - 6.4*float32(j)) / (30 * scale)
+							}
+						}
+					}
+				} else if s.scores != "" {
 					// Dimension 0 of every head gets q ≈ ±30, k ≈ 20 (±1):
 					// every score is near ±106, so exp overflows (or every
 					// exp underflows) in float32 unless the max is
@@ -383,7 +438,7 @@ func attentionCases() []testCase {
 					}
 				}
 				op := kernels.Attention{QKV: g.upload(qkv, 0), Out: g.out(t * h), Seqs: seqs(s.lens),
-					NH: s.nh, HD: s.hd, Scale: float32(1 / math.Sqrt(float64(s.hd)))}
+					NH: s.nh, HD: s.hd, Scale: scale}
 				return op, op.Out, t * h
 			},
 		})

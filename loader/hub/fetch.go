@@ -25,6 +25,7 @@ type downloader struct {
 	token       string
 	head, get   *http.Client // head never follows redirects; get strips the token off-host
 	progress    io.Writer
+	plain       bool
 	retryBase   time.Duration
 	now         func() time.Time
 	stall       time.Duration
@@ -61,6 +62,7 @@ func newDownloader(repoID, rev string, c cache, opts Options) (*downloader, erro
 		repoID: repoID, rev: rev, cache: c, endpoint: ep,
 		token:     token(opts.Token),
 		progress:  opts.Progress,
+		plain:     opts.ProgressPlain,
 		retryBase: opts.retryBase,
 		now:       opts.now,
 	}
@@ -422,7 +424,7 @@ func (d *downloader) download(ctx context.Context, m fileMeta, blob string) erro
 	if err := d.checkSpace(m, partial, m.size-have); err != nil {
 		return err
 	}
-	bar := newProgress(d.progress, m.name, m.size, have, d.now)
+	bar := newProgress(d.progress, d.plain, m.name, m.size, have, d.now)
 	for failures := 0; have < m.size; {
 		var err error
 		have, err = d.getOnce(ctx, m, f, h, have, bar)

@@ -64,6 +64,10 @@ type Options struct {
 	Client *http.Client
 	// Progress receives a progress line per downloaded file; nil is silent.
 	Progress io.Writer
+	// ProgressPlain writes Progress as plain lines, one every few seconds
+	// and one when a file is done, for a log or a pipe; otherwise each
+	// file's line is redrawn in place with \r, for a terminal.
+	ProgressPlain bool
 	// Offline forbids network access: Download returns the cached snapshot
 	// if it is complete and an error wrapping ErrOffline otherwise. It is
 	// also on when $HF_HUB_OFFLINE is 1, true, yes or on.

@@ -693,6 +693,27 @@ func TestProgress(t *testing.T) {
 	}
 }
 
+// TestProgressPlain: for a log, whole lines (no \r), a few per file.
+func TestProgressPlain(t *testing.T) {
+	var out bytes.Buffer
+	clock := time.Unix(0, 0)
+	now := func() time.Time { clock = clock.Add(time.Second); return clock }
+	p := newProgress(&out, true, "model.safetensors", 1000, 0, now)
+	for range 12 {
+		p.add(50)
+	}
+	p.finish()
+	text := out.String()
+	if strings.ContainsAny(text, "\r\x1b") {
+		t.Errorf("plain progress has carriage returns or escapes: %q", text)
+	}
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	// The first line, one per 5 s of the 12 (a tick a second), the last.
+	if len(lines) != 4 || !strings.Contains(lines[3], "600 B / 1.0 kB") || !strings.Contains(lines[3], "/s  in ") {
+		t.Errorf("plain progress lines:\n%s", text)
+	}
+}
+
 func TestFormatBytes(t *testing.T) {
 	for n, want := range map[int64]string{0: "0 B", 999: "999 B", 1000: "1.0 kB", 90_900_000: "90.9 MB", 2_500_000_000: "2.5 GB"} {
 		if got := formatBytes(n); got != want {

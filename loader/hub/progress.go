@@ -7,17 +7,23 @@ import (
 	"time"
 )
 
-// redrawEvery limits how often the progress line is rewritten.
-const redrawEvery = 200 * time.Millisecond
+// redrawEvery limits how often the progress line is rewritten in place;
+// plainEvery how often a plain line is written.
+const (
+	redrawEvery = 200 * time.Millisecond
+	plainEvery  = 5 * time.Second
+)
 
 // progress draws one line per file, rewritten in place with \r:
 //
 //	model.safetensors [#######.............]  31.5 MB / 90.9 MB  12.0 MB/s  ETA 5s
 //
 // The rate counts only bytes fetched by this process (not resumed ones).
-// A nil *progress draws nothing.
+// A nil *progress draws nothing. Plain, it writes whole lines instead (no
+// \r), every plainEvery and when done.
 type progress struct {
 	w           io.Writer
+	plain       bool
 	name        string
 	total, done int64
 	resumed     int64 // bytes already there when the download started
@@ -26,12 +32,12 @@ type progress struct {
 	width       int // length of the last line drawn, to blank leftovers
 }
 
-func newProgress(w io.Writer, name string, total, resumed int64, now func() time.Time) *progress {
+func newProgress(w io.Writer, plain bool, name string, total, resumed int64, now func() time.Time) *progress {
 	if w == nil {
 		return nil
 	}
 	t := now()
-	p := &progress{w: w, name: name, total: total, done: resumed, resumed: resumed, now: now, start: t, last: t}
+	p := &progress{w: w, plain: plain, name: name, total: total, done: resumed, resumed: resumed, now: now, start: t, last: t}
 	p.draw(t, false)
 	return p
 }
@@ -41,7 +47,11 @@ func (p *progress) add(n int64) {
 		return
 	}
 	p.done += n
-	if t := p.now(); t.Sub(p.last) >= redrawEvery {
+	every := redrawEvery
+	if p.plain {
+		every = plainEvery
+	}
+	if t := p.now(); t.Sub(p.last) >= every {
 		p.last = t
 		p.draw(t, false)
 	}
@@ -81,6 +91,10 @@ func (p *progress) draw(t time.Time, final bool) {
 	case rate > 0:
 		eta := time.Duration(float64(p.total-p.done) / rate * float64(time.Second))
 		line += fmt.Sprintf("  %s/s  ETA %s", formatBytes(int64(rate)), eta.Round(time.Second))
+	}
+	if p.plain {
+		fmt.Fprintln(p.w, line) // a failing progress writer must not fail the download
+		return
 	}
 	pad := ""
 	if p.width > len(line) {

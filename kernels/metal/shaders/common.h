@@ -1,6 +1,7 @@
 // Helpers shared by the kernels. The host concatenates this file after args.h
 // and before the kernel files into one library source (see library.go).
-#pragma once
+#ifndef MINILM_COMMON_H
+#define MINILM_COMMON_H
 #include <metal_stdlib>
 using namespace metal;
 
@@ -55,3 +56,5 @@ inline float tg_sum(float v, threadgroup float* partial, uint lane, uint sg, uin
     threadgroup_barrier(mem_flags::mem_threadgroup);
     return t;
 }
+
+#endif

@@ -40,25 +40,32 @@ func BenchmarkGemm(b *testing.B) {
 	}
 }
 
+// peakK is the K of the peak tile: operands that stay in L1.
+const peakK = 128
+
+// peakTile is one microkernel call on an L1-resident tile (K = peakK).
+func peakTile(im impl) *tileArgs {
+	r := rand.New(rand.NewPCG(2, 2))
+	x := randSlice(r, mr*peakK)
+	w := PackW(randSlice(r, 32*peakK), 32, peakK)
+	out := make([]float32, mr*im.nr)
+	t := &tileArgs{k: peakK, w: &w.data[0], out: &out[0], ldo: im.nr}
+	for i := range t.x {
+		t.x[i] = &x[i*peakK]
+	}
+	return t
+}
+
 // BenchmarkKernelPeak runs one microkernel on a tile whose operands stay in
 // L1 (K = 128): the single-core ceiling the GEMM can approach.
 func BenchmarkKernelPeak(b *testing.B) {
-	const k = 128
-	r := rand.New(rand.NewPCG(2, 2))
 	for _, im := range impls() {
 		b.Run(im.name, func(b *testing.B) {
-			x := randSlice(r, mr*k)
-			w := PackW(randSlice(r, 32*k), 32, k)
-			out := make([]float32, mr*im.nr)
-			var t tileArgs
-			t.k, t.w, t.out, t.ldo = k, &w.data[0], &out[0], im.nr
-			for i := range t.x {
-				t.x[i] = &x[i*k]
-			}
+			t := peakTile(im)
 			for b.Loop() {
-				im.kernel(&t)
+				im.kernel(t)
 			}
-			b.ReportMetric(2*float64(mr*im.nr*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			b.ReportMetric(2*float64(mr*im.nr*peakK)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
 }

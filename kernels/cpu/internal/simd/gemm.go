@@ -230,15 +230,10 @@ func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float
 				copy(out[(r0+i)*ldo+n0:(r0+i)*ldo+n0+nv], tile[i*nr:i*nr+nv])
 			}
 		}
-	}
-	if gelu {
-		// Once per row of the task's tile rather than per microkernel tile:
-		// the call overhead of 16-wide pieces would cost more than the
-		// tile staying in L1 saves.
-		n0, n1 := g0*nr, min(g1*nr, p.n)
-		for r := m0; r < m1; r++ {
-			row := out[r*ldo+n0 : r*ldo+n1]
-			im.gelu(row, row)
+		if gelu {
+			// The group's finished columns for all the block's rows, while
+			// they are still in L1/L2: one vector call per group.
+			im.geluTile(out[m0*ldo+n0:], ldo, m1-m0, nv)
 		}
 	}
 }

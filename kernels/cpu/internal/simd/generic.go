@@ -121,6 +121,15 @@ func geluGeneric(dst, src []float32) {
 	}
 }
 
+// geluTileRows applies im.gelu in place to each row of a (rows,cols) block
+// of out with row stride ldo: GELU8's tile form, for variants without one.
+func geluTileRows(im impl, out []float32, ldo, rows, cols int) {
+	for r := range rows {
+		row := out[r*ldo : r*ldo+cols]
+		im.gelu(row, row)
+	}
+}
+
 // dotGeneric is the twin of the Dot kernels: Σ a[i]·b[i] for i < len(a).
 func dotGeneric(a, b []float32) float32 {
 	b = b[:len(a)]

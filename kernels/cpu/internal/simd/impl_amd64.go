@@ -214,3 +214,20 @@ func (im impl) layerNorm(out, x, res, gamma, beta []float32, eps float32) {
 	}
 	layerNormAVX2(&out[0], &x[0], r, &gamma[0], &beta[0], n, eps)
 }
+
+// geluTileAVX2 applies gelu1 in place to a (rows,cols) block of out with row
+// stride ldo; cols is a multiple of 8.
+//
+//go:noescape
+func geluTileAVX2(out *float32, ldo, rows, cols int)
+
+func (im impl) geluTile(out []float32, ldo, rows, cols int) {
+	if im.kind == kindGeneric || cols%8 != 0 {
+		geluTileRows(im, out, ldo, rows, cols)
+		return
+	}
+	geluTileAVX2(&out[0], ldo, rows, cols)
+}
+
+// HasBF16 reports whether the CPU has AVX512_BF16 (VDPBF16PS).
+func HasBF16() bool { return hasAVX512() && cpu.X86.HasAVX512BF16 }

@@ -102,3 +102,8 @@ func (im impl) scaleRows(o []float32, ldo, rows, n int, sums []float32) {
 func (im impl) layerNorm(out, x, res, gamma, beta []float32, eps float32) {
 	layerNormGeneric(out, x, res, gamma, beta, eps)
 }
+
+func (im impl) geluTile(out []float32, ldo, rows, cols int) { geluTileRows(im, out, ldo, rows, cols) }
+
+// HasBF16 reports whether the CPU has AVX512_BF16: never on arm64.
+func HasBF16() bool { return false }

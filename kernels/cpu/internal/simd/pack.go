@@ -1,5 +1,7 @@
 package simd
 
+import "fmt"
+
 // panelW is the width, in columns of out (rows of W), of one packed panel.
 // Every kernel variant reads the same packed layout; the 32-wide kernels take
 // two adjacent panels at once.
@@ -77,7 +79,7 @@ func (p *PackedW) PackT(wt []float32, ldwt, n, k int) {
 // reset sizes p for (n,k) and zeroes the panels that hold padding columns
 // (rows of W past n must read as 0); Pack and PackT overwrite the rest.
 func (p *PackedW) reset(n, k int) {
-	size := (n + 2*panelW - 1) / (2 * panelW) * 2 * panelW * k
+	size := PackedLen(n, k)
 	if cap(p.data) < size {
 		p.data = make([]float32, size, max(size, 2*cap(p.data))) // grow geometrically when reused
 	} else {
@@ -104,3 +106,22 @@ func (p *PackedW) N() int { return p.n }
 
 // K is the reduction length (columns of W).
 func (p *PackedW) K() int { return p.k }
+
+// PackedLen is the number of float32s the packed panels of an (n,k) matrix
+// hold (the panel count rounded up to an even number).
+func PackedLen(n, k int) int { return (n + 2*panelW - 1) / (2 * panelW) * 2 * panelW * k }
+
+// Panels returns the packed panels (PackedLen(N, K) floats), for callers
+// that store them (the CPU backend writes them to a file every worker
+// process maps). They must not be modified.
+func (p *PackedW) Panels() []float32 { return p.data }
+
+// WrapPanels makes a PackedW of an (n,k) matrix whose panels are data, as
+// Panels returned them (from a memory-mapped file, say); data is used in
+// place and never written.
+func WrapPanels(data []float32, n, k int) (*PackedW, error) {
+	if n <= 0 || k <= 0 || len(data) != PackedLen(n, k) {
+		return nil, fmt.Errorf("simd: WrapPanels: %d floats for an (%d,%d) matrix, want %d", len(data), n, k, PackedLen(n, k))
+	}
+	return &PackedW{data: data, n: n, k: k}, nil
+}

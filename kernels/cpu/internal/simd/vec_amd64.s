@@ -14,54 +14,99 @@ GLOBL geluConst<>(SB), RODATA|NOPTR, $24
 
 #include "erftab.h"
 
+// GELU8 sets Y4 = gelu1(Y0) lane by lane: a = min(|x|, 6), interval
+// i = min(trunc(a·4/3), 7), u = a - centre, Horner with the interval's
+// coefficients (VPERMPS picks them), erf given the sign of x, then
+// h·erf + h with h = x/2. It uses Y1-Y7 and the constants in Y8-Y13.
+#define GELU8 \
+	VANDPS     Y8, Y0, Y1; \
+	VMINPS     Y9, Y1, Y1; \
+	VMULPS     Y10, Y1, Y2; \
+	VCVTTPS2DQ Y2, Y2; \
+	VPMINSD    Y11, Y2, Y2; \
+	VPERMPS    erfTab<>+0(SB), Y2, Y3; \
+	VSUBPS     Y3, Y1, Y3; \
+	VPERMPS    erfTab<>+256(SB), Y2, Y4; \
+	VPERMPS    erfTab<>+224(SB), Y2, Y5; \
+	VFMADD213PS Y5, Y3, Y4; \
+	VPERMPS    erfTab<>+192(SB), Y2, Y5; \
+	VFMADD213PS Y5, Y3, Y4; \
+	VPERMPS    erfTab<>+160(SB), Y2, Y5; \
+	VFMADD213PS Y5, Y3, Y4; \
+	VPERMPS    erfTab<>+128(SB), Y2, Y5; \
+	VFMADD213PS Y5, Y3, Y4; \
+	VPERMPS    erfTab<>+96(SB), Y2, Y5; \
+	VFMADD213PS Y5, Y3, Y4; \
+	VPERMPS    erfTab<>+64(SB), Y2, Y5; \
+	VFMADD213PS Y5, Y3, Y4; \
+	VPERMPS    erfTab<>+32(SB), Y2, Y5; \
+	VFMADD213PS Y5, Y3, Y4; \
+	VANDPS     Y13, Y0, Y6; \
+	VXORPS     Y6, Y4, Y4; \
+	VMULPS     Y12, Y0, Y7; \
+	VFMADD213PS Y7, Y7, Y4
+
+// GELUCONST loads GELU8's constants into Y8-Y13.
+#define GELUCONST \
+	VBROADCASTSS geluConst<>+0(SB), Y8; \
+	VBROADCASTSS geluConst<>+4(SB), Y9; \
+	VBROADCASTSS geluConst<>+8(SB), Y10; \
+	VPBROADCASTD geluConst<>+12(SB), Y11; \
+	VBROADCASTSS geluConst<>+16(SB), Y12; \
+	VBROADCASTSS geluConst<>+20(SB), Y13
+
 // func geluAVX2(dst, src *float32, n int)
 TEXT ·geluAVX2(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ n+16(FP), CX
-	VBROADCASTSS geluConst<>+0(SB), Y8
-	VBROADCASTSS geluConst<>+4(SB), Y9
-	VBROADCASTSS geluConst<>+8(SB), Y10
-	VPBROADCASTD geluConst<>+12(SB), Y11
-	VBROADCASTSS geluConst<>+16(SB), Y12
-	VBROADCASTSS geluConst<>+20(SB), Y13
+	GELUCONST
 	XORQ BX, BX
 
 geluloop:
 	CMPQ BX, CX
 	JGE  geludone
 	VMOVUPS    (SI)(BX*4), Y0
-	VANDPS     Y8, Y0, Y1          // a = |x|
-	VMINPS     Y9, Y1, Y1          // a = a < 6 ? a : 6
-	VMULPS     Y10, Y1, Y2
-	VCVTTPS2DQ Y2, Y2
-	VPMINSD    Y11, Y2, Y2         // i = min(trunc(a·4/3), 7)
-	VPERMPS    erfTab<>+0(SB), Y2, Y3
-	VSUBPS     Y3, Y1, Y3          // u = a - centre
-	VPERMPS    erfTab<>+256(SB), Y2, Y4
-	VPERMPS    erfTab<>+224(SB), Y2, Y5
-	VFMADD213PS Y5, Y3, Y4         // p = p·u + c
-	VPERMPS    erfTab<>+192(SB), Y2, Y5
-	VFMADD213PS Y5, Y3, Y4
-	VPERMPS    erfTab<>+160(SB), Y2, Y5
-	VFMADD213PS Y5, Y3, Y4
-	VPERMPS    erfTab<>+128(SB), Y2, Y5
-	VFMADD213PS Y5, Y3, Y4
-	VPERMPS    erfTab<>+96(SB), Y2, Y5
-	VFMADD213PS Y5, Y3, Y4
-	VPERMPS    erfTab<>+64(SB), Y2, Y5
-	VFMADD213PS Y5, Y3, Y4
-	VPERMPS    erfTab<>+32(SB), Y2, Y5
-	VFMADD213PS Y5, Y3, Y4
-	VANDPS     Y13, Y0, Y6
-	VXORPS     Y6, Y4, Y4          // erf with the sign of x
-	VMULPS     Y12, Y0, Y7         // h = x/2
-	VFMADD213PS Y7, Y7, Y4         // h·erf + h
+	GELU8
 	VMOVUPS    Y4, (DI)(BX*4)
 	ADDQ       $8, BX
 	JMP        geluloop
 
 geludone:
+	VZEROUPPER
+	RET
+
+// func geluTileAVX2(out *float32, ldo, rows, cols int)
+// out[r·ldo + c] = gelu1(out[r·ldo + c]) for r < rows, c < cols; cols is a
+// multiple of 8.
+TEXT ·geluTileAVX2(SB), NOSPLIT, $0-32
+	MOVQ out+0(FP), DI
+	MOVQ ldo+8(FP), R11
+	SHLQ $2, R11
+	MOVQ rows+16(FP), R8
+	MOVQ cols+24(FP), CX
+	GELUCONST
+
+gtrow:
+	TESTQ R8, R8
+	JZ    gtdone
+	XORQ  BX, BX
+
+gtloop:
+	CMPQ    BX, CX
+	JGE     gtnext
+	VMOVUPS (DI)(BX*4), Y0
+	GELU8
+	VMOVUPS Y4, (DI)(BX*4)
+	ADDQ    $8, BX
+	JMP     gtloop
+
+gtnext:
+	ADDQ R11, DI
+	DECQ R8
+	JMP  gtrow
+
+gtdone:
 	VZEROUPPER
 	RET
 

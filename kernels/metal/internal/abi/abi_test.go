@@ -13,8 +13,8 @@ func TestHeader(t *testing.T) {
 	}
 	for _, want := range []string{
 		"typedef struct {\n\tint A;\n\tint B;\n\tfloat C;\n\tuint D;\n} FooArgs;",
-		"_Static_assert(sizeof(FooArgs) == 16,",
-		"_Static_assert(__builtin_offsetof(FooArgs, C) == 8,",
+		"static_assert(sizeof(FooArgs) == 16,",
+		"static_assert(offsetof(FooArgs, C) == 8,",
 	} {
 		if !strings.Contains(string(h), want) {
 			t.Errorf("header lacks %q:\n%s", want, h)

@@ -9,7 +9,13 @@
 // scheduler: threadgroup_barrier is a rendezvous of the whole group (from one
 // call site), SIMD-group functions a rendezvous of the 32 lanes, threadgroup
 // memory is poisoned with NaN and capped at 32 KiB, threadgroups at 1,024
-// threads, and the thread order is round-robin, reversed or shuffled. The
+// threads, and the thread order is round-robin, reversed or shuffled. Every
+// load and store of the kernel code is checked (through clang's sanitizer
+// instrumentation, see executor.cpp): against its buffer's or threadgroup
+// array's bounds, against other threadgroups of the dispatch writing what it
+// reads or writes, and against other threads of the group without a
+// threadgroup_barrier whose mem_flags publish that address space in between.
+// Address spaces are checked at compile time in a separate pass. The
 // executable runs as a child process (no cgo): a Request goes in on stdin and
 // the buffers come back on stdout.
 package mslsim

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
 
 // builtin maps a Metal position attribute to the executor's Pos field: a
 // 3-vector (vector types take its first lanes, scalars its x) or a scalar.
+// The types each accepts are the MSL specification's (section 5.2.3.6,
+// "Kernel function input attributes"): uint or ushort, and for the grid
+// positions and sizes also their 2- and 3-vectors; nothing signed.
 var builtins = map[string]struct {
 	field  string
 	vector bool
@@ -154,10 +158,15 @@ func argument(p string) (string, error) {
 		if !ok {
 			return "", fmt.Errorf("attribute %s is not supported by the simulator", attr)
 		}
+		allowed := []string{"uint", "ushort"}
+		if bi.vector {
+			allowed = append(allowed, "uint2", "uint3", "ushort2", "ushort3")
+		}
+		if !slices.Contains(allowed, strings.Join(strings.Fields(strings.TrimPrefix(typ, "const ")), " ")) {
+			return "", fmt.Errorf("[[%s]] must be declared %s, not %s (as Metal requires)", attr, strings.Join(allowed, ", "), typ)
+		}
+		typ = strings.TrimSpace(strings.TrimPrefix(typ, "const "))
 		if vm := vecRe.FindStringSubmatch(typ); vm != nil {
-			if !bi.vector {
-				return "", fmt.Errorf("%s is a scalar", attr)
-			}
 			return fmt.Sprintf("::mslsim::vec<%s, %s>(p.%s)", typ, vm[1], bi.field), nil
 		}
 		if bi.vector {

@@ -17,7 +17,9 @@ const planted = `#include <metal_stdlib>
 using namespace metal;
 
 // neighbour: out[i] = i+1 mod n, read through threadgroup memory. With the
-// barrier removed (missing_barrier), threads read poisoned (NaN) slots.
+// barrier removed (missing_barrier) or publishing no threadgroup memory
+// (barrier_no_tg_flag), a thread reads a slot another wrote since the last
+// qualifying barrier, or writes one another read.
 kernel void neighbour(device float* out [[buffer(0)]],
     uint tid [[thread_index_in_threadgroup]], uint n [[threads_per_threadgroup]]) {
     threadgroup float t[64];
@@ -31,6 +33,79 @@ kernel void missing_barrier(device float* out [[buffer(0)]],
     threadgroup float t[64];
     t[tid] = float(tid);
     out[tid] = t[(tid + 1) % n];
+}
+
+kernel void barrier_no_tg_flag(device float* out [[buffer(0)]],
+    uint tid [[thread_index_in_threadgroup]], uint n [[threads_per_threadgroup]]) {
+    threadgroup float t[64];
+    t[tid] = float(tid);
+    threadgroup_barrier(mem_flags::mem_device);
+    out[tid] = t[(tid + 1) % n];
+}
+
+// device_neighbour: like neighbour through device memory, which needs
+// mem_device (device_no_flag has only mem_threadgroup).
+kernel void device_neighbour(device float* out [[buffer(0)]],
+    uint tid [[thread_index_in_threadgroup]], uint n [[threads_per_threadgroup]]) {
+    out[tid] = float(tid);
+    threadgroup_barrier(mem_flags::mem_device);
+    const float v = out[(tid + 1) % n];
+    threadgroup_barrier(mem_flags::mem_device);
+    out[tid] = v;
+}
+
+kernel void device_no_flag(device float* out [[buffer(0)]],
+    uint tid [[thread_index_in_threadgroup]], uint n [[threads_per_threadgroup]]) {
+    out[tid] = float(tid);
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    out[n + tid] = out[(tid + 1) % n];
+}
+
+// tg_overrun reads one float past a threadgroup array.
+kernel void tg_overrun(device float* out [[buffer(0)]], uint tid [[thread_index_in_threadgroup]]) {
+    threadgroup float t[32];
+    t[tid] = 1.0f;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    out[tid] = t[tid + 1];
+}
+
+// Out-of-bounds device reads, at each end.
+kernel void read_past_end(device const float* in [[buffer(0)]], device float* out [[buffer(1)]],
+    uint tid [[thread_index_in_threadgroup]]) {
+    out[tid] = in[tid + 1];
+}
+
+kernel void read_before_start(device const float* in [[buffer(0)]], device float* out [[buffer(1)]],
+    uint tid [[thread_index_in_threadgroup]]) {
+    out[tid] = *(in + tid - 1);
+}
+
+// Threadgroups of one dispatch sharing memory: both write out[tid], or
+// one reads what the other writes.
+kernel void groups_write(device float* out [[buffer(0)]], uint tid [[thread_index_in_threadgroup]]) {
+    out[tid] = 1.0f;
+}
+
+kernel void groups_read(device float* out [[buffer(0)]], uint tid [[thread_index_in_threadgroup]],
+    uint g [[threadgroup_position_in_grid]]) {
+    if (g == 0) {
+        out[tid] = 1.0f;
+    } else {
+        out[32 + tid] = out[tid];
+    }
+}
+
+// lane_pointers gives each lane its own pointer to simdgroup_load.
+kernel void lane_pointers(device float* c [[buffer(0)]], uint tid [[thread_index_in_threadgroup]]) {
+    threadgroup float as[128];
+    as[tid] = 1.0f;
+    as[tid + 32] = 1.0f;
+    as[tid + 64] = 1.0f;
+    as[tid + 96] = 1.0f;
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    simdgroup_float8x8 x;
+    simdgroup_load(x, as + (tid % 2) * 64, 8);
+    simdgroup_store(x, c, 8);
 }
 
 kernel void too_much_tg_memory(device float* out [[buffer(0)]], uint tid [[thread_index_in_threadgroup]]) {
@@ -87,10 +162,12 @@ kernel void matmul8(device const float* a [[buffer(0)]], device const float* b [
     device float* c [[buffer(2)]], uint tid [[thread_index_in_threadgroup]]) {
     threadgroup float as[64];
     threadgroup float bs[64];
-    as[tid] = a[tid];
-    bs[tid] = b[tid];
-    as[tid + 32] = a[tid + 32];
-    bs[tid + 32] = b[tid + 32];
+    if (tid < 32) {
+        as[tid] = a[tid];
+        bs[tid] = b[tid];
+        as[tid + 32] = a[tid + 32];
+        bs[tid + 32] = b[tid + 32];
+    }
     threadgroup_barrier(mem_flags::mem_threadgroup);
     simdgroup_float8x8 x, y, z = make_filled_simdgroup_matrix<float, 8, 8>(0.0f);
     simdgroup_load(x, as, 8);
@@ -164,18 +241,14 @@ func TestBarrier(t *testing.T) {
 				t.Fatalf("%v: neighbour[%d] = %v, want %d", o, i, v, (i+1)%64)
 			}
 		}
-		// Without the barrier some thread reads a slot not yet written:
-		// thread 0 (or 63) runs first in every order and reads NaN.
-		out = make([]byte, 4*64)
-		if err := run1(p, o, "missing_barrier", 64, out); err != nil {
+		out = make([]byte, 4*2*64)
+		if err := run1(p, o, "device_neighbour", 64, out); err != nil {
 			t.Fatalf("%v: %v", o, err)
 		}
-		nan := false
-		for _, v := range floats(out) {
-			nan = nan || math.IsNaN(float64(v))
-		}
-		if !nan {
-			t.Errorf("%v: a missing barrier read no NaN from poisoned threadgroup memory", o)
+		for i, v := range floats(out)[:64] {
+			if v != float32((i+1)%64) {
+				t.Fatalf("%v: device_neighbour[%d] = %v, want %d", o, i, v, (i+1)%64)
+			}
 		}
 	}
 }
@@ -193,20 +266,56 @@ func TestRejects(t *testing.T) {
 		{"early_return", 32, "returned while the others wait"},
 		{"divergent_simd", 32, "deadlock"},
 		{"matmul8", 48, "needs all 32 lanes"},
-		{"write_past_end", 32, "wrote past the end"},
+		{"write_past_end", 32, "writes 4 bytes past the end of buffer(0)"},
+		{"missing_barrier", 64, "with no threadgroup_barrier(mem_flags::mem_threadgroup) between"},
+		{"barrier_no_tg_flag", 64, "with no threadgroup_barrier(mem_flags::mem_threadgroup) between"},
+		{"device_no_flag", 64, "with no threadgroup_barrier(mem_flags::mem_device) between"},
+		{"tg_overrun", 32, "outside every threadgroup array"},
+		{"read_past_end", 32, "reads 4 bytes past the end of buffer(0) at byte offset 128"},
+		{"read_before_start", 32, "reads 4 bytes past the start of buffer(0) at byte offset -4"},
+		{"lane_pointers", 32, "passes different arguments from lane 0"},
 		{"no_such_kernel", 32, "no kernel named"},
 	} {
 		for _, o := range orders {
 			bufs := [][]byte{make([]byte, 4*64), make([]byte, 4*64), make([]byte, 4*64)}
-			if c.kernel == "write_past_end" {
-				bufs = bufs[:1]
+			switch c.kernel {
+			case "write_past_end", "read_past_end", "read_before_start":
 				bufs[0] = make([]byte, 4*c.threads)
+			case "device_no_flag":
+				bufs[0] = make([]byte, 4*2*c.threads)
 			}
 			err := run1(p, o, c.kernel, c.threads, bufs...)
 			if err == nil || !errors.Is(err, ErrKernel) || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("%s under %v: err = %v, want %q", c.kernel, o, err, c.want)
 			}
 		}
+	}
+}
+
+// TestGroupRaces checks that threadgroups of one dispatch may not write, or
+// read and write, the same device memory, whichever runs first.
+func TestGroupRaces(t *testing.T) {
+	p := build(t)
+	for _, c := range []struct{ kernel, want string }{
+		{"groups_write", "which threadgroup 0 of the same dispatch writes"},
+		{"groups_read", "which threadgroup 0 of the same dispatch writes"},
+	} {
+		req := &Request{Bufs: [][]byte{make([]byte, 4*64)}, Dispatches: []Dispatch{{Kernel: c.kernel,
+			Groups: [3]int{2, 1, 1}, Threads: [3]int{32, 1, 1}, Binds: []Binding{{Index: 0, Buf: 0}}}}}
+		err := p.Run(context.Background(), req)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want %q", c.kernel, err, c.want)
+		}
+	}
+	// The same kernel in two dispatches is no race: each sees the other's
+	// writes in order.
+	req := &Request{Bufs: [][]byte{make([]byte, 4*64)}}
+	for range 2 {
+		req.Dispatches = append(req.Dispatches, Dispatch{Kernel: "groups_write", Groups: [3]int{1, 1, 1},
+			Threads: [3]int{32, 1, 1}, Binds: []Binding{{Index: 0, Buf: 0}}})
+	}
+	if err := p.Run(context.Background(), req); err != nil {
+		t.Errorf("groups_write twice: %v", err)
 	}
 }
 
@@ -261,10 +370,61 @@ func TestTranslateRejects(t *testing.T) {
 		"kernel void f(device float* x [[buffer(0)]]) {\n    threadgroup float s;\n}\n",
 		"kernel void f(device float* x [[buffer(0)]], float4 v [[stage_in]]) {}\n",
 		"kernel void f(device float* x) {}\n",
+		"kernel void f(device float* x [[buffer(0)]], int tid [[thread_index_in_threadgroup]]) {}\n",
+		"kernel void f(device float* x [[buffer(0)]], uint2 tid [[thread_index_in_simdgroup]]) {}\n",
+		"kernel void f(device float* x [[buffer(0)]], int3 g [[threadgroup_position_in_grid]]) {}\n",
+		"kernel void f(device float* x [[buffer(0)]], float i [[thread_position_in_grid]]) {}\n",
 		"void f() {}\n",
 	} {
 		if _, _, err := Translate([]byte(src)); err == nil {
 			t.Errorf("Translate accepted %q", src)
+		}
+	}
+}
+
+// TestCompileRejects builds sources Metal's compiler rejects: the
+// simulator's check pass (address spaces kept) or its code pass must reject
+// them too.
+func TestCompileRejects(t *testing.T) {
+	dir := t.TempDir()
+	const head = "#include <metal_stdlib>\nusing namespace metal;\n"
+	for name, body := range map[string]string{
+		"threadgroup as device": `inline void f(device float* p) { p[0] = 1.0f; }
+kernel void k(device float* out [[buffer(0)]]) {
+    threadgroup float t[32];
+    f(t);
+}`,
+		"write through constant": `kernel void k(constant float* a [[buffer(0)]], uint i [[thread_position_in_grid]]) {
+    a[i] = 1.0f;
+}`,
+		"constant& to device": `struct S { int n; };
+inline int f(constant S& s) { return s.n; }
+kernel void k(device S& s [[buffer(0)]], device int* out [[buffer(1)]]) {
+    out[0] = f(s);
+}`,
+		"device to thread pointer": `kernel void k(device float* out [[buffer(0)]]) {
+    float* p = out;
+    p[0] = 1.0f;
+}`,
+		"simdgroup_load element type": `kernel void k(device float* out [[buffer(0)]]) {
+    threadgroup half t[64];
+    simdgroup_float8x8 m;
+    simdgroup_load(m, t, 8);
+    simdgroup_store(m, out, 8);
+}`,
+		"simdgroup_load thread memory": `kernel void k(device float* out [[buffer(0)]]) {
+    float t[64];
+    simdgroup_float8x8 m;
+    simdgroup_load(m, t, 8);
+    simdgroup_store(m, out, 8);
+}`,
+	} {
+		_, err := Build(context.Background(), dir, []byte(head+body+"\n"))
+		if errors.Is(err, ErrNoCompiler) {
+			t.Skipf("skipping the MSL simulator: %v", err)
+		}
+		if err == nil || !strings.Contains(err.Error(), "checking the kernels' address spaces") {
+			t.Errorf("%s: err = %v; Metal rejects it, so the check pass must", name, err)
 		}
 	}
 }

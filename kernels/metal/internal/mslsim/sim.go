@@ -125,7 +125,7 @@ func Build(ctx context.Context, cacheDir string, src []byte) (*Program, error) {
 		return nil, err
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00", cxx)
+	fmt.Fprintf(h, "%s\x00%q\x00", cxx, instrument)
 	files := []string{"metal_stdlib", "mslsim.h", "executor.cpp"}
 	rt := map[string][]byte{}
 	for _, f := range files {
@@ -159,18 +159,86 @@ func Build(ctx context.Context, cacheDir string, src []byte) (*Program, error) {
 	if err := os.WriteFile(filepath.Join(work, "kernels.cpp"), cpp, 0o644); err != nil {
 		return nil, fmt.Errorf("mslsim: %w", err)
 	}
+	exec0, err := executorObject(ctx, cxx, cacheDir, rt)
+	if err != nil {
+		return nil, err
+	}
+	kcpp := filepath.Join(work, "kernels.cpp")
+	// The check pass (address spaces kept) and the code pass (instrumented
+	// for the executor's memory checks) see the same source.
+	if err := compile(ctx, cxx, "checking the kernels' address spaces", "-std=c++17", "-fsyntax-only",
+		"-DMSLSIM_ADDRESS_SPACES", "-I", work, kcpp); err != nil {
+		return nil, err
+	}
+	kobj := filepath.Join(work, "kernels.o")
+	args := append([]string{"-std=c++17", "-O2", "-I", work}, instrument...)
+	if err := compile(ctx, cxx, "compiling the kernels", append(args, "-c", "-o", kobj, kcpp)...); err != nil {
+		return nil, err
+	}
 	tmp := filepath.Join(work, "mslsim")
-	cmd := exec.CommandContext(ctx, cxx, "-std=c++17", "-O2", "-I", work,
-		"-o", tmp, filepath.Join(work, "executor.cpp"), filepath.Join(work, "kernels.cpp"))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("mslsim: compiling the kernels with %s: %w\n%s", cxx, err, stderr.String())
+	if err := compile(ctx, cxx, "linking the simulator", "-o", tmp, kobj, exec0); err != nil {
+		return nil, err
 	}
 	if err := os.Rename(tmp, exe); err != nil {
 		return nil, fmt.Errorf("mslsim: cache: %w", err)
 	}
 	return &Program{path: exe, Kernels: names}, nil
+}
+
+// instrument makes every load and store of the kernel code call the
+// executor's __asan_load/__asan_store hooks: AddressSanitizer's outline
+// instrumentation with its runtime, shadow memory, stack and global
+// redzones and module constructor all left out, so nothing but those calls
+// remains.
+var instrument = []string{
+	"-fsanitize=address", "-fsanitize-address-outline-instrumentation", "-fno-sanitize-address-use-after-scope",
+	"-mllvm", "-asan-stack=0", "-mllvm", "-asan-globals=0", "-mllvm", "-asan-use-after-return=never",
+	"-mllvm", "-asan-constructor-kind=none", "-mllvm", "-asan-guard-against-version-mismatch=0",
+}
+
+// compile runs cxx with args; what names the step in the error.
+func compile(ctx context.Context, cxx, what string, args ...string) error {
+	cmd := exec.CommandContext(ctx, cxx, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("mslsim: %s with %s: %w\n%s", what, cxx, err, stderr.String())
+	}
+	return nil
+}
+
+// executorObject returns executor.cpp compiled (uninstrumented) to an
+// object in cacheDir, shared by every library built from the same runtime.
+func executorObject(ctx context.Context, cxx, cacheDir string, rt map[string][]byte) (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00", cxx)
+	for _, f := range []string{"mslsim.h", "executor.cpp"} {
+		fmt.Fprintf(h, "%s\x00%d\x00", f, len(rt[f]))
+		h.Write(rt[f])
+	}
+	obj := filepath.Join(cacheDir, "executor-"+hex.EncodeToString(h.Sum(nil))[:24]+".o")
+	if _, err := os.Stat(obj); err == nil {
+		return obj, nil
+	}
+	work, err := os.MkdirTemp(cacheDir, "executor-")
+	if err != nil {
+		return "", fmt.Errorf("mslsim: cache: %w", err)
+	}
+	defer os.RemoveAll(work)
+	for _, f := range []string{"mslsim.h", "executor.cpp"} {
+		if err := os.WriteFile(filepath.Join(work, f), rt[f], 0o644); err != nil {
+			return "", fmt.Errorf("mslsim: %w", err)
+		}
+	}
+	tmp := filepath.Join(work, "executor.o")
+	if err := compile(ctx, cxx, "compiling the executor", "-std=c++17", "-O2", "-c", "-o", tmp,
+		filepath.Join(work, "executor.cpp")); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, obj); err != nil {
+		return "", fmt.Errorf("mslsim: cache: %w", err)
+	}
+	return obj, nil
 }
 
 // Run replays req and stores the final buffer contents back into req.Bufs.

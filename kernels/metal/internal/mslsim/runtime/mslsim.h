@@ -23,9 +23,10 @@ struct Pos {
 
 const Pos& pos();
 
-// barrier is threadgroup_barrier: every live thread of the group must reach
-// it from the same call site.
-void barrier(const char* file, int line);
+// barrier is threadgroup_barrier(flags): every live thread of the group must
+// reach it from the same call site with the same flags; it publishes the
+// threadgroup (flags & 2) and device (flags & 1) writes made before it.
+void barrier(const char* file, int line, unsigned flags);
 
 // simd_gather publishes n bytes (n ≤ 16) from v for this lane, waits until
 // every live lane of the simdgroup has done the same, copies the 32 slots to
@@ -36,16 +37,20 @@ uint32_t simd_gather(const void* v, size_t n, void* out);
 // collective that needs all of them (simdgroup_matrix operations).
 void simd_full(const char* what);
 
+// simd_uniform is simd_full that also checks every lane passes the same n
+// bytes (n ≤ 16) at v: the operation's arguments.
+void simd_uniform(const char* what, const void* v, size_t n);
+
+// check books an access of n bytes at p by the calling thread, as the
+// instrumented kernel code's loads and stores do, for shim code that moves
+// data on the lanes' behalf (simdgroup matrix loads and stores).
+void check(const void* p, size_t n, bool write);
+
 // tg_alloc returns the group's storage for the calling thread's next static
 // threadgroup array; all threads get the same address for the same array.
 void* tg_alloc(size_t size, size_t align);
 
 [[noreturn]] void fail(const char* fmt, ...);
-
-template <class T>
-T& tg_static() {
-    return *static_cast<T*>(tg_alloc(sizeof(T), alignof(T)));
-}
 
 template <class V, int N>
 V vec(const uint32_t* a) {

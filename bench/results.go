@@ -1,4 +1,4 @@
-package benchreport
+package bench
 
 import (
 	"slices"
@@ -56,9 +56,23 @@ type Config struct {
 	Devices int         `json:"devices"`
 	Batches []Batch     `json:"batches"`
 	Procs   []ProcPoint `json:"proc_samples"`
+	// HTTP is set by a load test against a server, where each batch is one
+	// request: what was sent and how it was answered.
+	HTTP *HTTPStats `json:"http,omitempty"`
 	// Samples and Summary are derived from Batches and Procs by Analyze.
 	Samples []Sample      `json:"time_series"`
 	Summary ConfigSummary `json:"summary"`
+}
+
+// HTTPStats counts a load test's requests by outcome.
+type HTTPStats struct {
+	URL  string `json:"url"`
+	Sent int    `json:"sent"`
+	// ByStatus counts the answers by HTTP status ("200", "429", ...);
+	// "transport" counts requests that got no answer.
+	ByStatus map[string]int `json:"by_status"`
+	// RequestsPerS is the answered-200 requests over the phase's time.
+	RequestsPerS float64 `json:"requests_per_s"`
 }
 
 // Batch is one batch, measured by the client that submitted it.

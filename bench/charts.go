@@ -1,4 +1,4 @@
-package benchreport
+package bench
 
 import (
 	"fmt"
@@ -25,11 +25,11 @@ func (r *Results) WriteCharts(dir string) ([]string, error) {
 	for _, c := range charts {
 		p, err := c.draw()
 		if err != nil {
-			return paths, fmt.Errorf("benchreport: chart %s: %w", c.file, err)
+			return paths, fmt.Errorf("bench: chart %s: %w", c.file, err)
 		}
 		path := filepath.Join(dir, c.file)
 		if err := p.Save(8*vg.Inch, 5*vg.Inch, path); err != nil {
-			return paths, fmt.Errorf("benchreport: chart %s: %w", c.file, err)
+			return paths, fmt.Errorf("bench: chart %s: %w", c.file, err)
 		}
 		paths = append(paths, path)
 	}

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package benchreport
+package bench
 
 // ProcReader would read process accounting; outside Linux (no /proc) it
 // reports memory and CPU as not measured.

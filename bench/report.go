@@ -1,8 +1,13 @@
-package benchreport
+package bench
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -69,8 +74,43 @@ func (r *Results) WriteSummary(w io.Writer) error {
 	return err
 }
 
+// ResultsHeader is the header of report.md's Results Summary: the
+// baseline report's columns (latency in ms, TP the per-batch throughput in
+// pairs/s), then ours.
+var ResultsHeader = []string{"Batch", "Conc", "Pairs", "Time(s)", "Lat Avg", "Lat P95", "Lat P99", "TP Avg", "TP P95",
+	"Pairs/s (overall)", "Lat P50", "CPU %", "RSS MB", "Padding %"}
+
+// ResultsRows returns one row per configuration, in ResultsHeader's order.
+func (r *Results) ResultsRows() [][]string {
+	var rows [][]string
+	for _, c := range r.Configs {
+		s := c.Summary
+		rows = append(rows, []string{
+			fmt.Sprint(c.BatchSize), fmt.Sprint(c.Concurrency), fmt.Sprint(s.Pairs), f2(s.Seconds),
+			f1(s.LatencyMS.Mean), f1(s.LatencyMS.P95), f1(s.LatencyMS.P99), f1(s.BatchThroughput.Mean), f1(s.BatchThroughput.P95),
+			f1(s.Throughput), f1(s.LatencyMS.P50), opt(s.CPUPercent, f0), opt(s.PeakMemoryMB, f0), f1(s.PaddingPercent),
+		})
+	}
+	return rows
+}
+
+// ReportSections are report.md's top-level sections, in order: the
+// baseline report's (Results Summary to Dashboard Time-Series Data), with
+// ours around them.
+var ReportSections = []string{
+	"## Baseline headline (published figures, different machine)",
+	"## Results Summary",
+	"## Detailed Metrics",
+	"## Overall Summary",
+	"## Dashboard Metrics Summary",
+	"## Dashboard Time-Series Data",
+	"## Charts",
+	"## Definitions",
+}
+
 // WriteMarkdown writes report.md: the sections and columns of the
-// baseline's report, per configuration, then the overall summary.
+// baseline's report (ReportSections, ResultsHeader), each configuration
+// under its own heading in the per-configuration sections.
 func (r *Results) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
@@ -111,14 +151,15 @@ func (r *Results) WriteMarkdown(w io.Writer) error {
 	p("| %d | %d | %d | %.2f | %.1f | %.1f | %.1f | %.0f | %.1f | %.1f |\n\n", bl.BatchSize, bl.Concurrency, bl.Pairs, bl.Seconds,
 		bl.Throughput, bl.LatencyAvgMS, bl.LatencyP99MS, bl.GPUMemoryMB, bl.TokenizeMS, bl.PaddingPercent)
 
-	p("## Summary\n\n")
-	mdTable(&b, SummaryHeader, r.SummaryRows())
+	p("%s\n\n", ReportSections[1])
+	mdTable(&b, ResultsHeader, r.ResultsRows())
 
+	p("%s\n\n", ReportSections[2])
 	for _, c := range r.Configs {
-		r.writeConfig(&b, c)
+		writeDetails(&b, c)
 	}
 
-	p("## Overall summary\n\n")
+	p("%s\n\n", ReportSections[3])
 	bt, bl2 := r.Best()
 	if bt < 0 {
 		p("No batch completed.\n\n")
@@ -142,7 +183,18 @@ func (r *Results) WriteMarkdown(w io.Writer) error {
 		p("| Average p99 latency over configurations | %.1f ms |\n\n", Summarize(p99).Mean)
 	}
 
-	p("## Charts\n\n")
+	p("%s\n\n", ReportSections[4])
+	for _, c := range r.Configs {
+		p("%s\n\n", ConfigHeading(c))
+		writeDashboard(&b, c)
+	}
+	p("%s\n\n", ReportSections[5])
+	for _, c := range r.Configs {
+		p("%s\n\n", ConfigHeading(c))
+		r.writeSeries(&b, c)
+	}
+
+	p("%s\n\n", ReportSections[6])
 	for _, c := range []struct{ file, what string }{
 		{ChartLatency, "Latency per batch over time"},
 		{ChartThroughput, "Throughput per interval over time"},
@@ -151,7 +203,7 @@ func (r *Results) WriteMarkdown(w io.Writer) error {
 	} {
 		p("- %s: [%s](%s)\n", c.what, c.file, c.file)
 	}
-	p("\n## Definitions\n\n")
+	p("\n%s\n\n", ReportSections[7])
 	for _, k := range definitionOrder {
 		if d, ok := st.Definitions[k]; ok {
 			p("- **%s**: %s\n", k, d)
@@ -165,22 +217,38 @@ func (r *Results) WriteMarkdown(w io.Writer) error {
 var definitionOrder = []string{"latency", "throughput", "tokenization", "queue wait", "inference",
 	"padding waste", "device utilization", "memory", "CPU", "std", "percentiles", "latency bands", "correlation", "time series"}
 
-func (r *Results) writeConfig(b *strings.Builder, c Config) {
+// ConfigHeading is the heading of a configuration's part of each
+// per-configuration section.
+func ConfigHeading(c Config) string {
+	return fmt.Sprintf("### Batch %d, Concurrency %d", c.BatchSize, c.Concurrency)
+}
+
+func writeDetails(b *strings.Builder, c Config) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	s := c.Summary
-	p("## Configuration: batch %d, concurrency %d\n\n", c.BatchSize, c.Concurrency)
+	p("%s\n\n", ConfigHeading(c))
 	p("| Metric | Value |\n|---|---|\n")
 	p("| Pairs | %d |\n| Batches | %d (after %d warm-up batches) |\n", s.Pairs, s.Batches, c.WarmupBatches)
 	p("| Total time (s) | %.2f |\n| Throughput (pairs/s) | %.1f |\n", s.Seconds, s.Throughput)
-	p("| Tokens (real / computed) | %d / %d |\n| Padding waste (%%) | %.1f |\n\n", s.TokensReal, s.TokensComputed, s.PaddingPercent)
+	p("| Tokens (real / computed) | %d / %d |\n| Padding waste (%%) | %.1f |\n", s.TokensReal, s.TokensComputed, s.PaddingPercent)
+	if h := c.HTTP; h != nil {
+		statuses := slices.Sorted(maps.Keys(h.ByStatus))
+		var parts []string
+		for _, k := range statuses {
+			parts = append(parts, fmt.Sprintf("%s: %d", k, h.ByStatus[k]))
+		}
+		p("| Server | %s |\n| Requests sent (after warm-up) | %d |\n", h.URL, h.Sent)
+		p("| Requests by status | %s |\n| Requests/s (status 200) | %.1f |\n", strings.Join(parts, ", "), h.RequestsPerS)
+	}
+	p("\n")
 
-	p("### Latency per batch (ms)\n\n")
+	p("#### Latency per batch (ms)\n\n")
 	statTable(b, []string{"Latency"}, []Summary{s.LatencyMS})
-	p("### Throughput (pairs/s)\n\n")
+	p("#### Throughput (pairs/s)\n\n")
 	p("Overall: %.1f pairs/s (pairs / total time). Per batch (pairs / latency):\n\n", s.Throughput)
 	statTable(b, []string{"Per batch"}, []Summary{s.BatchThroughput})
 
-	p("### Latency vs throughput\n\n")
+	p("#### Latency vs throughput\n\n")
 	if len(s.Bands) > 0 {
 		l := s.LatencyMS
 		ranges := []string{
@@ -202,9 +270,11 @@ func (r *Results) writeConfig(b *strings.Builder, c Config) {
 	} else {
 		p("Correlation (Pearson r, per-batch latency vs throughput): n/a (fewer than two batches, or a constant series)\n\n")
 	}
+}
 
-	p("### Dashboard summary\n\n")
-	d := s.Dashboard
+func writeDashboard(b *strings.Builder, c Config) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	d := c.Summary.Dashboard
 	p("| Metric | Avg | Min | Max | P50 | P95 |\n|---|---|---|---|---|---|\n")
 	for _, row := range []struct {
 		name string
@@ -224,7 +294,11 @@ func (r *Results) writeConfig(b *strings.Builder, c Config) {
 		}
 		p("| %s | %.1f | %.1f | %.1f | %.1f | %.1f |\n", row.name, row.s.Mean, row.s.Min, row.s.Max, row.s.P50, row.s.P95)
 	}
-	p("\n### Time series\n\n")
+	p("\n")
+}
+
+func (r *Results) writeSeries(b *strings.Builder, c Config) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	p("| t (s) | Batches | Throughput (pairs/s) | Memory (MB) | Device util (%%) | CPU (%%) | Tokenization (ms) | Inference (ms) | Queue wait (ms) | Padding (%%) |\n")
 	p("|---|---|---|---|---|---|---|---|---|---|\n")
 	// Enough decimals to tell the intervals apart.
@@ -267,6 +341,7 @@ func mdTable(b *strings.Builder, header []string, rows [][]string) {
 
 func f0(x float64) string { return fmt.Sprintf("%.0f", x) }
 func f1(x float64) string { return fmt.Sprintf("%.1f", x) }
+func f2(x float64) string { return fmt.Sprintf("%.2f", x) }
 
 // opt formats a measurement that may be missing ("n/a").
 func opt(x *float64, f func(float64) string) string {
@@ -274,4 +349,22 @@ func opt(x *float64, f func(float64) string) string {
 		return "n/a"
 	}
 	return f(*x)
+}
+
+// WriteFiles writes results.json, report.md and the charts into dir.
+func (r *Results) WriteFiles(dir string) error {
+	data, err := json.MarshalIndent(r, "", " ")
+	if err != nil {
+		return fmt.Errorf("bench: results.json: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	var md strings.Builder
+	r.WriteMarkdown(&md)
+	if err := os.WriteFile(filepath.Join(dir, "report.md"), []byte(md.String()), 0o644); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	_, err = r.WriteCharts(dir)
+	return err
 }

@@ -1,4 +1,4 @@
-package benchreport
+package bench
 
 import (
 	"bytes"
@@ -20,7 +20,7 @@ var bundledPairs []byte
 func BundledPairs() (io.Reader, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(bundledPairs))
 	if err != nil {
-		return nil, fmt.Errorf("benchreport: bundled pairs: %w", err)
+		return nil, fmt.Errorf("bench: bundled pairs: %w", err)
 	}
 	return zr, nil
 }
