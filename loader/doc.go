@@ -9,7 +9,10 @@
 // lays it out. Nothing here touches the network: a model missing from the
 // cache is an error wrapping [ErrNotCached] that names the download command.
 //
-// Everything read from disk is validated before use. A malformed file gives
+// Everything read from disk is validated before use. config.json is refused
+// beyond 1 MiB without being read, its sizes are bounded, and Open checks
+// each of them against the tensors it shapes (embedding tables, every
+// layer's weights) before anything is allocated from it. A malformed file gives
 // an error wrapping [ErrCorrupt] that names the file and what is wrong; a
 // well-formed file asking for something this project does not implement (a
 // dtype, an activation, an architecture) gives one wrapping [ErrUnsupported].

@@ -2,11 +2,12 @@ package loader
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/minilm-dev/minilm/internal/limitread"
 )
 
 // Model is a resolved model directory with its config parsed and its weights
@@ -72,24 +73,16 @@ func Open(ctx context.Context, ref string, opts Options) (*Model, error) {
 // beyond this is refused before it is read.
 const maxConfigJSON = 1 << 20
 
-// readLimited reads the file at path, refusing it (ErrCorrupt) when it is
-// larger than limit bytes: before reading when its size is known, else as
-// soon as more than limit bytes have arrived.
+// readLimited reads the file at path, refusing it (ErrCorrupt) beyond limit
+// bytes without reading past the limit.
 func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
+	data, err := limitread.ReadFile(path, limit)
+	var tl *limitread.TooLargeError
+	switch {
+	case errors.As(err, &tl):
+		return nil, corruptf(path, "%v for a %s", tl, filepath.Base(path))
+	case err != nil:
 		return nil, fmt.Errorf("loader: %w", err)
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > limit {
-		return nil, corruptf(path, "%d bytes, more than the %d a %s may have", st.Size(), limit, filepath.Base(path))
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("loader: %w", err)
-	}
-	if int64(len(data)) > limit {
-		return nil, corruptf(path, "more than the %d bytes a %s may have", limit, filepath.Base(path))
 	}
 	return data, nil
 }

@@ -270,15 +270,18 @@ func (rw *recordWriter) write(r *record) error {
 	if rw.lineNumbers {
 		rw.buf = append(strconv.AppendInt(rw.buf, int64(r.line), 10), '\t')
 	}
-	switch r.format {
-	case CSV:
+	if r.format == CSV {
 		return rw.writeCSV(r)
-	case TSV:
-		rw.buf = r.appendTSV(rw.buf)
-	default:
-		rw.buf = r.appendJSONL(rw.buf)
 	}
-	_, err := rw.w.Write(rw.buf)
+	if _, err := rw.w.Write(rw.buf); err != nil {
+		return err
+	}
+	var err error
+	if r.format == TSV {
+		rw.buf, err = r.writeTSV(rw.w, rw.buf)
+	} else {
+		rw.buf, err = r.writeJSONL(rw.w, rw.buf)
+	}
 	return err
 }
 

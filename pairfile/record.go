@@ -130,26 +130,52 @@ func AppendJSONScore(dst []byte, s float32) []byte {
 // appendJSONL appends a JSONL record's output line.
 func (r *record) appendJSONL(dst []byte) []byte {
 	dst = append(dst, r.raw[:r.at]...)
-	dst = append(dst, r.insert...)
-	if r.many {
-		dst = append(dst, '[')
-		for i, s := range r.scores {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = AppendJSONScore(dst, s)
-		}
-		dst = append(dst, ']')
-	} else {
-		dst = AppendJSONScore(dst, r.scores[0])
-	}
+	dst = r.appendJSONLScore(dst)
 	dst = append(dst, r.raw[r.to:]...)
 	return append(dst, '\n')
 }
 
+// writeJSONL writes a JSONL record's output line to w in parts, so that a
+// long line is never copied whole; scratch is reused for the score.
+func (r *record) writeJSONL(w *bufio.Writer, scratch []byte) ([]byte, error) {
+	w.Write(r.raw[:r.at])
+	scratch = r.appendJSONLScore(scratch[:0])
+	w.Write(scratch)
+	w.Write(r.raw[r.to:])
+	return scratch, w.WriteByte('\n') // a bufio.Writer keeps its first error
+}
+
+// appendJSONLScore appends what goes between raw[:at] and raw[to:].
+func (r *record) appendJSONLScore(dst []byte) []byte {
+	dst = append(dst, r.insert...)
+	if !r.many {
+		return AppendJSONScore(dst, r.scores[0])
+	}
+	dst = append(dst, '[')
+	for i, s := range r.scores {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendJSONScore(dst, s)
+	}
+	return append(dst, ']')
+}
+
 // appendTSV appends a TSV record's output line: the input line, a tab, the score.
 func (r *record) appendTSV(dst []byte) []byte {
-	dst = append(dst, r.raw...)
+	return r.appendTSVScore(append(dst, r.raw...))
+}
+
+// writeTSV is appendTSV onto w without copying the line.
+func (r *record) writeTSV(w *bufio.Writer, scratch []byte) ([]byte, error) {
+	w.Write(r.raw)
+	scratch = r.appendTSVScore(scratch[:0])
+	_, err := w.Write(scratch)
+	return scratch, err
+}
+
+// appendTSVScore appends what follows the line: a tab, the score, "\n".
+func (r *record) appendTSVScore(dst []byte) []byte {
 	dst = append(dst, '\t')
 	dst = AppendScore(dst, r.scores[0])
 	return append(dst, '\n')

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/minilm-dev/minilm/internal/limitread"
 )
 
 // File names in a Hugging Face model directory.
@@ -52,24 +54,16 @@ type Options struct {
 	VocabSize int
 }
 
-// readLimited reads the file at path, refusing it (ErrBadFile) when it is
-// larger than limit bytes: before reading when its size is known, else as
-// soon as more than limit bytes have arrived.
+// readLimited reads the file at path, refusing it (ErrBadFile) beyond limit
+// bytes without reading past the limit.
 func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
+	data, err := limitread.ReadFile(path, limit)
+	var tl *limitread.TooLargeError
+	switch {
+	case errors.As(err, &tl):
+		return nil, badFilef(path, "%v for a %s", tl, filepath.Base(path))
+	case err != nil:
 		return nil, fmt.Errorf("tokenizer: %w", err)
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > limit {
-		return nil, badFilef(path, "%d bytes, more than the %d a %s may have", st.Size(), limit, filepath.Base(path))
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("tokenizer: %w", err)
-	}
-	if int64(len(data)) > limit {
-		return nil, badFilef(path, "more than the %d bytes a %s may have", limit, filepath.Base(path))
 	}
 	return data, nil
 }

@@ -44,5 +44,5 @@ func (m *maxLineFlag) Set(s string) error {
 
 // registerMaxLine adds --max-line-bytes to a command that reads lines.
 func registerMaxLine(fs *flag.FlagSet, m *maxLineFlag) {
-	fs.Var(m, "max-line-bytes", "longest input line (`SIZE`: bytes, or with K, M, G); a longer one is an error\nnaming FILE:LINE (score: skipped with --skip-invalid), read no further than SIZE")
+	fs.Var(m, "max-line-bytes", "longest input line (`SIZE` in bytes, or with a K, M or G suffix); a longer line is\nnot read into memory past SIZE and is an error naming FILE:LINE\n(score: skipped with --skip-invalid, except in CSV)")
 }

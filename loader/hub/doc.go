@@ -25,7 +25,13 @@
 // The token goes to the endpoint's host only, never to a CDN it redirects to,
 // and never appears in an error. Transient failures (connection errors, HTTP
 // 429 and 5xx) are retried a bounded number of times with exponential
-// backoff.
+// backoff. A GET that makes too little progress (Options.StallTimeout,
+// MinProgress: a silent or trickling server) is abandoned and resumed with a
+// Range request, and fails with ErrStalled after the bounded attempts. A
+// claimed size beyond the file's cap (Options.MaxFileSize for the weights)
+// fails with ErrTooLarge, and one beyond the free space of the cache's file
+// system (statfs, checked before and while writing) with ErrNoSpace, before
+// the disk fills; no file is written past its claimed size.
 //
 // Environment: Download reads HF_ENDPOINT, HF_TOKEN (and the token file
 // huggingface_hub writes) and HF_HUB_OFFLINE when the matching Options field
