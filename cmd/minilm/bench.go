@@ -136,11 +136,6 @@ func runBench(ctx context.Context, std stdio, args []string) int {
 	if err == nil && len(rest) > 0 {
 		err = usagef("bench takes no arguments, got %q (the pairs file is --pairs FILE)", rest)
 	}
-	var pairs []engine.Pair
-	var source string
-	if err == nil {
-		pairs, source, err = loadBenchPairs(std, f.pairs)
-	}
 	if err != nil {
 		return exitWith(ctx, std, err)
 	}
@@ -175,6 +170,12 @@ func runBench(ctx context.Context, std stdio, args []string) int {
 		w := pool.Metrics().Workers[0]
 		res.Settings = bench.SettingsOf(pool.Tokenizer().Info(), w.Backend, w.Threads, f.replicas)
 		r.Scorer, r.Scorers = pool, f.replicas
+	}
+	// The pairs are input: read once the flags have been checked against
+	// the model.
+	pairs, source, err := loadBenchPairs(std, f.pairs)
+	if err != nil {
+		return exitWith(ctx, std, err)
 	}
 	res.Settings.Definitions = bench.Definitions(f.replicas > 1)
 	res.Settings.PairsSource, res.Settings.PairsInSet = source, len(pairs)

@@ -79,7 +79,7 @@ func TestErrorContract(t *testing.T) {
 	var cases []tc
 	// Mistakes every model-loading command shares.
 	for _, cmd := range []string{"score", "rerank", "tokenize", "info", "worker", "bench"} {
-		extra := map[string][]string{"rerank": {"--query", "q"}, "bench": {"--pairs-per-config", "1", "--output", dir}}[cmd]
+		extra := map[string][]string{"rerank": {"--query", "q"}, "bench": {"--pairs-per-config", "1", "--output", dir, "--pairs", "-"}}[cmd] // bench: --pairs - proves the pairs are read after the model
 		a := func(args ...string) []string { return append(append([]string{cmd}, extra...), args...) }
 		cases = append(cases,
 			tc{cmd + " unknown flag", a("--nope"), "", 2, "minilm " + cmd + ": flag provided but not defined: -nope", false, ""},
