@@ -187,3 +187,16 @@ func TestErrorContract(t *testing.T) {
 		}
 	}
 }
+
+// TestServeModelErrors: serve listens before it loads the model (so that its
+// probes answer while it loads); a flag the model cannot take still ends it
+// as a usage error naming the flag, as every other command does.
+func TestServeModelErrors(t *testing.T) {
+	var out, errb bytes.Buffer
+	args := []string{"serve", "--model", tinyModel, "--addr", "127.0.0.1:0", "--max-length", "1000"}
+	code := run(context.Background(), stdio{in: strings.NewReader(""), out: &out, err: &errb}, args, commands())
+	want := "minilm: --max-length 1000: want 0 (the model's limit) or 5..512 (the model has 512 positions)\n"
+	if code != exitUsage || !strings.HasSuffix(errb.String(), want) {
+		t.Errorf("minilm %q: exit %d, stderr %q; want exit %d ending %q", args, code, errb.String(), exitUsage, want)
+	}
+}

@@ -103,6 +103,10 @@ func runServe(ctx context.Context, std stdio, args []string) int {
 			Pool: replica.Config{Path: exe, Stderr: std.err, StopGrace: min(5*time.Second, cfg.ShutdownTimeout)}})
 	}
 	if err := server.New(cfg).Run(ctx, ln, load); err != nil {
+		if ferr := modelError(err, f.model); ferr != err {
+			// A flag the model cannot take: said as the other commands say it.
+			return exitWith(ctx, std, ferr)
+		}
 		log.Error("serve failed", "error", err)
 		return exitFailure
 	}
