@@ -139,8 +139,8 @@ func ByteSize(n int) string {
 // (records keep their line: strings alias it), in memory that follows the
 // line's length, not the input's. The line of a regular file is measured
 // first and then read once into a slice of its exact size; from a stream it
-// is gathered in pieces and joined, so it costs about twice its size at the
-// peak. A line over max is dropped as soon as max is passed: it costs
+// is gathered in pieces and joined, or past spillLineAt in a temporary
+// file read back once, so it costs about its own size at the peak. A line over max is dropped as soon as max is passed: it costs
 // nothing more, and the next call skips its rest.
 type LineReader struct {
 	r    *bufio.Reader
@@ -148,13 +148,20 @@ type LineReader struct {
 	max  int
 	off  int64 // input offset just past what next returned
 	skip bool  // the rest of a too-long line is still to be skipped
+	// spillAt: a line from a stream longer than this many bytes is
+	// gathered in a temporary file (0: never).
+	spillAt int
 }
+
+// spillLineAt is where a streamed line moves from memory to a temporary
+// file: joining pieces would cost twice the line.
+const spillLineAt = 8 << 20
 
 func NewLineReader(r io.Reader, max int) *LineReader {
 	if max <= 0 {
 		max = DefaultMaxLine
 	}
-	lr := &LineReader{r: bufio.NewReaderSize(r, 1<<16), max: max}
+	lr := &LineReader{r: bufio.NewReaderSize(r, 1<<16), max: max, spillAt: spillLineAt}
 	if f, ok := r.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
 			if pos, err := f.Seek(0, io.SeekCurrent); err == nil && pos == 0 {
@@ -197,9 +204,47 @@ func (lr *LineReader) Next() ([]byte, error) {
 		}
 		return bytes.Clone(bytes.TrimSuffix(b, []byte{'\n'})), nil
 	}
-	var pieces [][]byte
-	if lr.file == nil {
+	// From a stream, the line so far is kept in pieces; past spillAt bytes
+	// it goes to an unlinked temporary file instead, read back at the end
+	// into one slice of its exact size, so that a long line costs about its
+	// own size in memory rather than twice that.
+	var (
+		pieces [][]byte
+		spill  *os.File
+	)
+	defer func() {
+		if spill != nil {
+			spill.Close()
+		}
+	}()
+	keep := func(b []byte) error {
+		if lr.file != nil || len(b) == 0 {
+			return nil
+		}
+		if spill == nil && lr.spillAt > 0 && piecesLen(pieces)+len(b) > lr.spillAt {
+			if f, err := os.CreateTemp("", "minilm-line-*"); err == nil {
+				os.Remove(f.Name()) // gone with the last descriptor
+				spill = f
+				for i, p := range pieces {
+					if _, err := spill.Write(p); err != nil {
+						return fmt.Errorf("spill a long line to %s: %w", os.TempDir(), err)
+					}
+					pieces[i] = nil
+				}
+				pieces = nil
+			}
+		}
+		if spill != nil {
+			if _, err := spill.Write(b); err != nil {
+				return fmt.Errorf("spill a long line to %s: %w", os.TempDir(), err)
+			}
+			return nil
+		}
 		pieces = append(pieces, bytes.Clone(b))
+		return nil
+	}
+	if err := keep(b); err != nil {
+		return nil, err
 	}
 	total := len(b)
 	for err == bufio.ErrBufferFull {
@@ -210,8 +255,8 @@ func (lr *LineReader) Next() ([]byte, error) {
 		b, err = lr.r.ReadSlice('\n')
 		lr.off += int64(len(b))
 		total += len(b)
-		if lr.file == nil && len(b) > 0 {
-			pieces = append(pieces, bytes.Clone(b))
+		if kerr := keep(b); kerr != nil {
+			return nil, kerr
 		}
 	}
 	if err != nil && err != io.EOF {
@@ -221,11 +266,16 @@ func (lr *LineReader) Next() ([]byte, error) {
 		return nil, &LineTooLongError{lr.max}
 	}
 	line := make([]byte, total)
-	if lr.file != nil {
+	switch {
+	case lr.file != nil:
 		if _, err := lr.file.ReadAt(line, start); err != nil {
 			return nil, err
 		}
-	} else {
+	case spill != nil:
+		if _, err := spill.ReadAt(line, 0); err != nil {
+			return nil, fmt.Errorf("read back a long line spilled to %s: %w", os.TempDir(), err)
+		}
+	default:
 		n := 0
 		for i := range pieces {
 			n += copy(line[n:], pieces[i])
@@ -233,6 +283,14 @@ func (lr *LineReader) Next() ([]byte, error) {
 		}
 	}
 	return bytes.TrimSuffix(line, []byte{'\n'}), nil
+}
+
+func piecesLen(pieces [][]byte) int {
+	n := 0
+	for _, p := range pieces {
+		n += len(p)
+	}
+	return n
 }
 
 // contentLen is the length of a line read with its "\n", without it.

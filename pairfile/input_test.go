@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,4 +145,40 @@ func FuzzLineReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestLongStreamedLines: lines from a stream longer than the reader's
+// buffer come back whole, joined in memory or (past spillAt) through a
+// temporary file, and a line past max is refused either way.
+func TestLongStreamedLines(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	line := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = 'a' + byte(rng.IntN(26))
+		}
+		return b
+	}
+	lines := [][]byte{line(10), line(100 << 10), line(300 << 10), {}, line(70 << 10), line(2 << 20), line(5)}
+	data := append(bytes.Join(lines, []byte{'\n'}), '\n')
+	for _, spillAt := range []int{0, 150 << 10, 1} {
+		lr := NewLineReader(bytes.NewReader(data), 1<<20)
+		lr.spillAt = spillAt
+		for i, want := range lines {
+			got, err := lr.Next()
+			if len(want) > 1<<20 {
+				var tooLong *LineTooLongError
+				if !errors.As(err, &tooLong) {
+					t.Fatalf("spillAt %d: line %d of %d bytes: %v, want a LineTooLongError", spillAt, i+1, len(want), err)
+				}
+				continue
+			}
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("spillAt %d: line %d: %d bytes, %v; want %d bytes", spillAt, i+1, len(got), err, len(want))
+			}
+		}
+		if _, err := lr.Next(); err != io.EOF {
+			t.Fatalf("spillAt %d: after the last line: %v", spillAt, err)
+		}
+	}
 }
