@@ -127,14 +127,6 @@ func AppendJSONScore(dst []byte, s float32) []byte {
 	return AppendScore(dst, s)
 }
 
-// appendJSONL appends a JSONL record's output line.
-func (r *record) appendJSONL(dst []byte) []byte {
-	dst = append(dst, r.raw[:r.at]...)
-	dst = r.appendJSONLScore(dst)
-	dst = append(dst, r.raw[r.to:]...)
-	return append(dst, '\n')
-}
-
 // writeJSONL writes a JSONL record's output line to w in parts, so that a
 // long line is never copied whole; scratch is reused for the score.
 func (r *record) writeJSONL(w *bufio.Writer, scratch []byte) ([]byte, error) {
@@ -161,12 +153,8 @@ func (r *record) appendJSONLScore(dst []byte) []byte {
 	return append(dst, ']')
 }
 
-// appendTSV appends a TSV record's output line: the input line, a tab, the score.
-func (r *record) appendTSV(dst []byte) []byte {
-	return r.appendTSVScore(append(dst, r.raw...))
-}
-
-// writeTSV is appendTSV onto w without copying the line.
+// writeTSV writes a TSV record's output line (the input line, a tab, the
+// score) to w without copying the line.
 func (r *record) writeTSV(w *bufio.Writer, scratch []byte) ([]byte, error) {
 	w.Write(r.raw)
 	scratch = r.appendTSVScore(scratch[:0])

@@ -1,6 +1,7 @@
 package pairfile
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"math"
@@ -60,7 +61,7 @@ func TestParseJSONL(t *testing.T) {
 				t.Errorf("pairs = %q, want %q", r.pairs, c.pairs)
 			}
 			scoreAll(&r)
-			got := string(r.appendJSONL(nil))
+			got := string(jsonlLine(t, &r))
 			if got != c.want+"\n" {
 				t.Errorf("output\n got %s want %s", got, c.want)
 			}
@@ -110,7 +111,7 @@ func TestParseTSV(t *testing.T) {
 		t.Errorf("pairs = %q, want %q", r.pairs, want)
 	}
 	r.scores[0] = -0.25
-	if got, want := string(r.appendTSV(nil)), "what is go?\tGo is a language. \t-0.25\n"; got != want {
+	if got, want := string(tsvLine(t, &r)), "what is go?\tGo is a language. \t-0.25\n"; got != want {
 		t.Errorf("output %q, want %q", got, want)
 	}
 	r = record{}
@@ -165,7 +166,7 @@ func FuzzParseJSONL(f *testing.F) {
 			return
 		}
 		scoreAll(&r)
-		out := r.appendJSONL(nil)
+		out := jsonlLine(t, &r)
 		var in, got map[string]json.RawMessage
 		if err := json.Unmarshal(line, &in); err != nil {
 			t.Fatalf("parsed %q, which encoding/json rejects: %v", line, err)
@@ -246,7 +247,7 @@ func FuzzParseTSV(f *testing.F) {
 			return
 		}
 		r.scores[0] = 2
-		out := r.appendTSV(nil)
+		out := tsvLine(t, &r)
 		trimmed := bytes.TrimSuffix(line, []byte{'\r'})
 		if want := append(append([]byte{}, trimmed...), "\t2\n"...); !bytes.Equal(out, want) {
 			t.Fatalf("output %q, want %q", out, want)
@@ -255,4 +256,22 @@ func FuzzParseTSV(f *testing.F) {
 			t.Fatalf("pair %q does not rebuild the line %q", r.pairs[0], line)
 		}
 	})
+}
+
+// jsonlLine and tsvLine are the line the record writer prints for r.
+func jsonlLine(t testing.TB, r *record) []byte { return written(t, r.writeJSONL) }
+func tsvLine(t testing.TB, r *record) []byte   { return written(t, r.writeTSV) }
+
+func written(t testing.TB, write func(*bufio.Writer, []byte) ([]byte, error)) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w := bufio.NewWriter(&b)
+	_, err := write(w, nil)
+	if err == nil {
+		err = w.Flush()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
