@@ -28,7 +28,7 @@ func TestOptionsValidated(t *testing.T) {
 		{Options{Activation: 7}, "Options.Activation", "engine: Options.Activation Activation(7): want ActivationAuto, ActivationRaw or ActivationSigmoid"},
 		{Options{Activation: -1}, "Options.Activation", "Activation(-1)"},
 		{Options{Threads: -3}, "Options.Threads", "engine: Options.Threads -3: want 0 (one per CPU) or more"},
-		{Options{MaxTokensPerBatch: -5}, "Options.MaxTokensPerBatch", "engine: Options.MaxTokensPerBatch -5: want 0 (8192) or more"},
+		{Options{MaxTokensPerBatch: -5}, "Options.MaxTokensPerBatch", "engine: Options.MaxTokensPerBatch -5: want 0 (1024) or more"},
 		{Options{MaxLength: -1}, "Options.MaxLength", "engine: Options.MaxLength -1: want 0 (the model's limit) or at least 5"},
 		{Options{MaxLength: 1000}, "Options.MaxLength", "engine: Options.MaxLength 1000: want 0 (the model's limit) or 5..512 (the model has 512 positions)"},
 		{Options{MaxLength: 3}, "Options.MaxLength", "engine: Options.MaxLength 3: want 0 (the model's limit) or 5..512"},

@@ -23,7 +23,9 @@ const kBlock = 256
 const maxMC = 240
 
 // minTasks is how many tasks Gemm aims for, so that two to four workers stay
-// balanced even when M is small.
+// balanced even when M is small: the task count is a multiple of it while
+// the M blocks alone are fewer (9 tasks on 2 workers would leave one idle
+// for a ninth of the time).
 const minTasks = 8
 
 // Variant is one set of kernels: the Go twins ("generic"), "avx2",
@@ -121,10 +123,21 @@ func (im impl) plan(m, n, k int) gemmPlan {
 	// Spread rows evenly over the blocks, keeping whole row groups.
 	p.mc = ((m+p.mBlocks-1)/p.mBlocks + mr - 1) / mr * mr
 	p.groups = (n + im.nr - 1) / im.nr
-	p.nBlks = min(p.groups, (minTasks+p.mBlocks-1)/p.mBlocks)
+	p.nBlks = 1
+	if p.mBlocks < minTasks {
+		p.nBlks = minTasks / gcd(p.mBlocks, minTasks)
+	}
+	p.nBlks = min(p.groups, p.nBlks)
 	p.gc = (p.groups + p.nBlks - 1) / p.nBlks
 	p.nBlks = (p.groups + p.gc - 1) / p.gc
 	return p
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 func (im impl) gemm(out []float32, ldo int, x []float32, ldx int, m int, w *PackedW, bias []float32, gelu bool, par func(tasks int, fn func(task int))) {
