@@ -21,15 +21,23 @@ import (
 // all its heads. When there are fewer sequences than a few per worker (a
 // single pair, a small rerank call) a task is one (sequence, head) instead,
 // so that every worker has work. For each head it packs K (L,HD) and Vᵀ
-// (HD,L) as GEMM weights, then for each block of qb queries computes the
-// (qb,L) scores with one GEMM against K, the block's softmax in one vector
+// (HD,L) as GEMM weights, then for each block of at most qb queries computes
+// the (qb,L) scores with one GEMM against K, the block's softmax in one vector
 // call (simd.SoftmaxRows), and the outputs with one GEMM against Vᵀ written
 // straight into Out, scaled by 1/sum in one more (simd.ScaleRows): no more
 // than one block of scores per worker ever exists. Every value depends only
 // on its own sequence and head, and the GEMMs' sums do not depend on the
 // block (see package simd), so a sequence gets the same bits alone or in any
 // batch, in any task order or split.
-const qb = 64 // queries per block of scores
+const qb = 96 // most queries per block of scores
+
+// queryBlock is the number of queries per block for L tokens: L split evenly
+// into blocks of at most qb, rounded up to the GEMM's 6-row groups, so that
+// a short sequence is one block and a long one has no ragged last block.
+func queryBlock(l int) int {
+	blocks := (l + qb - 1) / qb
+	return min(qb, ((l+blocks-1)/blocks+5)/6*6)
+}
 
 // attnScratch is one worker's attention storage, reused across calls.
 type attnScratch struct {
@@ -91,8 +99,9 @@ func (be *Backend) attentionHead(a *attnScratch, out, qkv []float32, l, h, hd in
 	}
 	a.k.Pack(qkv[h:], 3*h, l, hd)
 	a.vt.PackT(qkv[2*h:], 3*h, hd, l)
-	for q0 := 0; q0 < l; q0 += qb {
-		nq := min(qb, l-q0)
+	step := queryBlock(l)
+	for q0 := 0; q0 < l; q0 += step {
+		nq := min(step, l-q0)
 		s := a.s[:nq*l]
 		be.simd.Gemm(s, l, qkv[q0*3*h:], 3*h, nq, &a.k, nil, false, nil)
 		be.simd.SoftmaxRows(s, nq, l, scale, a.sums[:nq])

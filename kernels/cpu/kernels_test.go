@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/minilm-dev/minilm/kernels"
@@ -118,14 +119,15 @@ func TestMatMulBatchInvariance(t *testing.T) {
 
 // TestAttentionTwin checks the attention op (packed K and Vᵀ, GEMMs, query
 // blocks) against attentionSlow per (sequence, head) at lengths and head dims
-// straddling the GEMM tiles (6 rows, 16 columns) and the 64-query block.
+// straddling the GEMM tiles (6 rows, 16 columns) and the query blocks (one
+// block up to 96 queries, then even blocks: 97 and 193 split in 2 and 3).
 func TestAttentionTwin(t *testing.T) {
 	be := newBackend(t, 3)
 	r := rand.New(rand.NewPCG(7, 8))
 	for i, hd := range []int{1, 3, 8, 32, 33} {
 		const nh = 2
 		h := nh * hd
-		lens := straddle
+		lens := append(slices.Clone(straddle), 96, 97, 193)
 		tot := 0
 		for _, l := range lens {
 			tot += l
