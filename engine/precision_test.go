@@ -16,24 +16,32 @@ import (
 )
 
 // TestPrecisionOption checks Options.Precision's choices on this CPU: bf16
-// is refused with ErrPrecision where AVX512_BF16 is missing (and runs where
-// it is present), auto falls back to f32 and says why, and unknown names are
-// refused.
+// is refused with ErrPrecision where AVX512_BF16 is missing (and, where it
+// is present, runs VDPBF16PS and scores exactly as the bf16 twin does: the
+// two differ only where a partial sum falls below 2^-126), auto falls back
+// to f32 and says why, and unknown names are refused.
 func TestPrecisionOption(t *testing.T) {
 	ctx := context.Background()
 	tiny := filepath.Join("..", "testdata", "models", "tiny")
 	m, err := Load(ctx, tiny, Options{Precision: "bf16", Backend: "cpu"})
 	if cpu.HasBF16() {
 		require.NoError(t, err)
-		require.Equal(t, "bf16-twin", m.Info().Precision) // no VDPBF16PS kernel yet: the exact twin
-		m.Close()
+		defer m.Close()
+		require.Equal(t, "bf16", m.Info().Precision)
+		twin := loadModel(t, tiny, Options{Precision: "bf16-twin", Backend: "cpu"})
+		pairs := benchPairs(t)[:48]
+		got, err := m.Score(ctx, pairs)
+		require.NoError(t, err)
+		want, err := twin.Score(ctx, pairs)
+		require.NoError(t, err)
+		require.Equal(t, want, got, "bf16 (VDPBF16PS) against bf16-twin")
 	} else {
 		require.ErrorIs(t, err, ErrPrecision)
 		require.ErrorContains(t, err, "AVX512_BF16")
 	}
 	auto := loadModel(t, tiny, Options{Precision: "auto", Backend: "cpu"})
 	if cpu.HasBF16() {
-		require.Equal(t, "bf16-twin", auto.Info().Precision)
+		require.Equal(t, "bf16", auto.Info().Precision)
 	} else {
 		require.Equal(t, "f32", auto.Info().Precision)
 		require.Contains(t, auto.Info().PrecisionNote, "lacks AVX512_BF16")

@@ -29,9 +29,11 @@ type Backend struct {
 	local     int
 	recording bool
 	recorded  []recorded
-	// bf16: MatMuls in bf16 (see Precision); xbf holds the rounded input.
-	bf16 bool
+	// prec is how MatMuls compute (see Precision; "" is F32); xbf and xbw
+	// hold the rounded input of a BF16Twin or a BF16 MatMul.
+	prec Precision
 	xbf  []float32
+	xbw  []uint32
 }
 
 // New returns a CPU backend running on threads goroutines (the caller's

@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/minilm-dev/minilm/kernels"
 	"github.com/minilm-dev/minilm/kernels/cpu/internal/simd"
@@ -21,8 +22,8 @@ import (
 type weight struct {
 	owner *Backend
 	w     *simd.PackedW
-	k     int  // K of the source; w.K() is evenK(k) for a bf16 weight
-	bf16  bool // w holds simd.BF16Pairs of the source rows
+	k     int       // K of the source; w.K() is evenK(k) for BF16Twin, (k+1)/2 pairs for BF16
+	prec  Precision // BF16Twin: w holds simd.BF16Pairs of the source rows; BF16: simd.PackBF16's pairs
 }
 
 func (w *weight) Len() int { return w.w.N() * w.k }
@@ -30,7 +31,7 @@ func (w *weight) Len() int { return w.w.N() * w.k }
 // unpack writes the first len(dst) elements of the weight's (N,K) values
 // (rounded to bf16 for a bf16 weight) row-major into dst.
 func (w *weight) unpack(dst []float32) {
-	if !w.bf16 {
+	if w.prec != BF16 && w.prec != BF16Twin {
 		w.w.Unpack(dst)
 		return
 	}
@@ -39,7 +40,12 @@ func (w *weight) unpack(dst []float32) {
 	w.w.Unpack(all)
 	for i := range dst {
 		r, c := i/w.k, i%w.k
-		dst[i] = all[r*kp+c^1] // pairs are stored swapped
+		if w.prec == BF16Twin {
+			dst[i] = all[r*kp+c^1] // pairs are stored swapped
+			continue
+		}
+		pair := math.Float32bits(all[r*kp+c/2]) // element c in the low half when even
+		dst[i] = simd.FromBF16(uint16(pair >> (16 * (c % 2))))
 	}
 }
 
@@ -55,30 +61,37 @@ func (be *Backend) Weight(src []float32, n, k int) (kernels.Buf, error) {
 	if be.shared != nil || be.recording {
 		crc = srcCRC(src)
 	}
+	prec := be.Precision()
 	kp := k
-	if be.bf16 {
+	switch prec {
+	case BF16Twin:
 		kp = evenK(k)
+	case BF16:
+		kp = (k + 1) / 2
 	}
 	if be.shared != nil {
-		if w := be.shared.take(n, kp, crc, be.bf16); w != nil {
-			return &weight{owner: be, w: w, k: k, bf16: be.bf16}, nil
+		if w := be.shared.take(n, kp, crc, prec); w != nil {
+			return &weight{owner: be, w: w, k: k, prec: prec}, nil
 		}
 	}
 	var w *simd.PackedW
-	if be.bf16 {
+	switch prec {
+	case BF16Twin:
 		// Rounded to bf16 once, here; pairs swapped so that the FMA chain
 		// runs in VDPBF16PS's order (simd.BF16Pairs).
 		rows := make([]float32, n*kp)
 		simd.BF16Pairs(rows, kp, src, k, n, k)
 		w = simd.PackW(rows, n, kp)
-	} else {
+	case BF16:
+		w = simd.PackBF16(src, n, k)
+	default:
 		w = simd.PackW(src, n, k)
 	}
 	be.local++
 	if be.recording {
 		be.recorded = append(be.recorded, recorded{crc: crc, w: w})
 	}
-	return &weight{owner: be, w: w, k: k, bf16: be.bf16}, nil
+	return &weight{owner: be, w: w, k: k, prec: prec}, nil
 }
 
 // weightDims is the host.WeightDims of this backend's weights.
@@ -92,7 +105,11 @@ func (be *Backend) weightDims(b kernels.Buf) (n, k int, ok bool) {
 func (be *Backend) matMul(op kernels.MatMul) {
 	m, n, k := op.M, op.N, op.K
 	out, x, w, bias := f32(op.Out), f32(op.X), op.W.(*weight), f32(op.Bias)
-	if w.bf16 {
+	switch w.prec {
+	case BF16:
+		be.simd.GemmBF16(out, n, be.bf16Words(x, m, k), w.w.K(), m, w.w, bias, op.GELU, be.pool.tasks)
+		return
+	case BF16Twin:
 		x, k = be.bf16Input(x, m, k), w.w.K()
 	}
 	be.simd.Gemm(out, n, x, k, m, w.w, bias, op.GELU, be.pool.tasks)

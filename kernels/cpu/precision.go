@@ -16,9 +16,9 @@ const (
 	// F32 is float32 weights and inputs, one FMA chain per output.
 	F32 Precision = "f32"
 	// BF16 stores weights in bfloat16 (rounded to nearest even once, at
-	// Weight), rounds each MatMul input to bfloat16, and accumulates in
-	// float32 exactly as VDPBF16PS does. It needs AVX512_BF16; New refuses
-	// it elsewhere with ErrNoBF16.
+	// Weight: half the memory), rounds each MatMul input to bfloat16, and
+	// accumulates in float32 with VDPBF16PS (simd.GemmBF16). It needs
+	// AVX512_BF16; NewPrecision refuses it elsewhere with ErrNoBF16.
 	BF16 Precision = "bf16"
 	// BF16Twin is BF16 on any CPU: the same bits as VDPBF16PS (bit-exact
 	// while no partial sum falls below 2^-126, which float32 FMA does not
@@ -57,16 +57,18 @@ func NewPrecision(threads int, p Precision) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	be.bf16 = p == BF16 || p == BF16Twin
+	if p != "" {
+		be.prec = p
+	}
 	return be, nil
 }
 
 // Precision reports how the backend's MatMuls compute.
 func (be *Backend) Precision() Precision {
-	if be.bf16 {
-		return BF16Twin // the VDPBF16PS kernel is not written yet: BF16 runs the twin
+	if be.prec == "" {
+		return F32
 	}
-	return F32
+	return be.prec
 }
 
 // evenK is K rounded up to the pair length of VDPBF16PS.
@@ -84,6 +86,22 @@ func (be *Backend) bf16Input(x []float32, m, k int) []float32 {
 	be.pool.parallel(chunks(m, grain), func(_, task int) {
 		r0, r1 := task*grain, min(m, (task+1)*grain)
 		simd.BF16Pairs(xb[r0*kp:], kp, x[r0*k:], k, r1-r0, k)
+	})
+	return xb
+}
+
+// bf16Words rounds the (m,k) rows of x to the bf16 pairs of a BF16 MatMul
+// (simd.BF16Words), in the backend's scratch, split across the workers.
+func (be *Backend) bf16Words(x []float32, m, k int) []uint32 {
+	kw := (k + 1) / 2
+	if cap(be.xbw) < m*kw {
+		be.xbw = make([]uint32, m*kw)
+	}
+	xb := be.xbw[:m*kw]
+	grain := max(1, 16384/kw) // rows per task
+	be.pool.parallel(chunks(m, grain), func(_, task int) {
+		r0, r1 := task*grain, min(m, (task+1)*grain)
+		be.simd.BF16Words(xb[r0*kw:], kw, x[r0*k:], k, r1-r0, k)
 	})
 	return xb
 }

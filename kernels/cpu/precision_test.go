@@ -12,19 +12,32 @@ import (
 )
 
 // TestBF16MatMul runs MatMul (with bias, with GELU, odd K) on a bf16-twin
-// backend and compares every output bit for bit with the VDPBF16PS twin over
-// the bf16-rounded operands, then the bias, then GELU as the f32 kernels
-// apply them; it also checks that Download returns the rounded weight and
-// that bf16 is refused where the CPU lacks AVX512_BF16.
+// backend and on a bf16 one, and compares every output bit for bit with the
+// VDPBF16PS twin over the bf16-rounded operands, then the bias, then GELU as
+// the f32 kernels apply them; it also checks that Download returns the
+// rounded weight and that bf16 is refused where the CPU lacks AVX512_BF16.
+// The bf16 backend runs VDPBF16PS where the CPU has it; elsewhere the test
+// forces the precision, and simd.GemmBF16 runs its Go twin kernel, so the
+// backend's bf16 path is exercised on every machine.
 func TestBF16MatMul(t *testing.T) {
 	if _, err := NewPrecision(1, BF16); HasBF16() != (err == nil) || (err != nil && !errors.Is(err, ErrNoBF16)) {
 		t.Fatalf("NewPrecision(BF16) on a CPU with AVX512_BF16 = %v: %v", HasBF16(), err)
 	}
+	for _, p := range []Precision{BF16Twin, BF16} {
+		t.Run(string(p), func(t *testing.T) { checkBF16MatMul(t, p) })
+	}
+}
+
+func checkBF16MatMul(t *testing.T, p Precision) {
 	be, err := NewPrecision(2, BF16Twin)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer be.Close()
+	be.prec = p
+	if p == BF16 && !HasBF16() {
+		t.Log("this CPU lacks AVX512_BF16: the bf16 backend runs simd's Go twin of the VDPBF16PS kernel")
+	}
 	r := rand.New(rand.NewPCG(61, 62))
 	for _, s := range []struct {
 		m, n, k int

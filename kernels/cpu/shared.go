@@ -30,11 +30,18 @@ var ErrSharedWeights = errors.New("cpu: bad shared weights file")
 // then per entry n, k, the CRC-32C of the source (N,K) float32 matrix and a
 // zero word (uint32 each), the panels' byte offset and float count (uint64
 // each); then the panels, each starting on a 64-byte boundary.
-const (
-	sharedMagicF32  = "MLPKF32\x01"
-	sharedMagicBF16 = "MLPKB16\x01" // simd.BF16Pairs rows, packed
-	sharedAlign     = 64
-)
+const sharedAlign = 64
+
+// sharedMagic is the file magic of precision p's panels.
+func sharedMagic(p Precision) string {
+	switch p {
+	case BF16Twin:
+		return "MLPKB16\x01" // simd.BF16Pairs rows, packed
+	case BF16:
+		return "MLPKBW2\x01" // simd.PackBF16's pairs
+	}
+	return "MLPKF32\x01"
+}
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -47,8 +54,8 @@ type sharedEntry struct {
 // sharedWeights is a mapped file of packed weights; Weight takes its entries
 // in order.
 type sharedWeights struct {
-	mem     []byte // the whole mapping; unmapped by Close
-	bf16    bool   // the panels hold bf16 pairs
+	mem     []byte    // the whole mapping; unmapped by Close
+	prec    Precision // what the panels hold
 	entries []sharedEntry
 	next    int
 	used    int // entries served from the mapping (the rest were packed here)
@@ -74,11 +81,7 @@ func (be *Backend) WriteSharedWeights(w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	head := 8 + 8 + 32*len(be.recorded)
 	off := uint64((head + sharedAlign - 1) / sharedAlign * sharedAlign)
-	magic := sharedMagicF32
-	if be.bf16 {
-		magic = sharedMagicBF16
-	}
-	buf := append([]byte(magic), make([]byte, 8)...)
+	buf := append([]byte(sharedMagic(be.Precision())), make([]byte, 8)...)
 	binary.LittleEndian.PutUint64(buf[8:], uint64(len(be.recorded)))
 	var offs []uint64
 	for _, r := range be.recorded {
@@ -112,14 +115,20 @@ func (be *Backend) WriteSharedWeights(w io.Writer) error {
 }
 
 // parseShared checks a mapped file's header and returns its entries.
-func parseShared(mem []byte) (es []sharedEntry, bf16 bool, err error) {
-	if len(mem) < 16 || (string(mem[:8]) != sharedMagicF32 && string(mem[:8]) != sharedMagicBF16) {
-		return nil, false, fmt.Errorf("%w: no %q or %q header", ErrSharedWeights, sharedMagicF32, sharedMagicBF16)
+func parseShared(mem []byte) (es []sharedEntry, prec Precision, err error) {
+	if len(mem) >= 16 {
+		for _, p := range []Precision{F32, BF16Twin, BF16} {
+			if string(mem[:8]) == sharedMagic(p) {
+				prec = p
+			}
+		}
 	}
-	bf16 = string(mem[:8]) == sharedMagicBF16
+	if prec == "" {
+		return nil, "", fmt.Errorf("%w: no %q, %q or %q header", ErrSharedWeights, sharedMagic(F32), sharedMagic(BF16Twin), sharedMagic(BF16))
+	}
 	n := binary.LittleEndian.Uint64(mem[8:])
 	if n > uint64(len(mem)-16)/32 {
-		return nil, false, fmt.Errorf("%w: %d entries do not fit in %d bytes", ErrSharedWeights, n, len(mem))
+		return nil, "", fmt.Errorf("%w: %d entries do not fit in %d bytes", ErrSharedWeights, n, len(mem))
 	}
 	es = make([]sharedEntry, n)
 	for i := range es {
@@ -129,17 +138,17 @@ func parseShared(mem []byte) (es []sharedEntry, bf16 bool, err error) {
 			off: binary.LittleEndian.Uint64(b[16:]), count: binary.LittleEndian.Uint64(b[24:]),
 		}
 		if e.off%sharedAlign != 0 || e.count != uint64(simd.PackedLen(int(e.n), int(e.k))) || e.off > uint64(len(mem)) || e.count > (uint64(len(mem))-e.off)/4 {
-			return nil, false, fmt.Errorf("%w: entry %d ([%d,%d], %d floats at %d) outside the file or misaligned", ErrSharedWeights, i, e.n, e.k, e.count, e.off)
+			return nil, "", fmt.Errorf("%w: entry %d ([%d,%d], %d floats at %d) outside the file or misaligned", ErrSharedWeights, i, e.n, e.k, e.count, e.off)
 		}
 		es[i] = e
 	}
-	return es, bf16, nil
+	return es, prec, nil
 }
 
 // take returns the next entry's panels when it is the (n,k) matrix whose
 // source has checksum crc, in the wanted precision.
-func (s *sharedWeights) take(n, k int, crc uint32, bf16 bool) *simd.PackedW {
-	if s.next >= len(s.entries) || s.bf16 != bf16 {
+func (s *sharedWeights) take(n, k int, crc uint32, prec Precision) *simd.PackedW {
+	if s.next >= len(s.entries) || s.prec != prec {
 		return nil
 	}
 	e := s.entries[s.next]
@@ -148,7 +157,11 @@ func (s *sharedWeights) take(n, k int, crc uint32, bf16 bool) *simd.PackedW {
 		return nil
 	}
 	data := unsafe.Slice((*float32)(unsafe.Pointer(&s.mem[e.off])), e.count)
-	w, err := simd.WrapPanels(data, n, k)
+	wrap := simd.WrapPanels
+	if prec == BF16 {
+		wrap = simd.WrapBF16Panels
+	}
+	w, err := wrap(data, n, k)
 	if err != nil {
 		return nil
 	}
@@ -167,12 +180,12 @@ func openShared() (*sharedWeights, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cpu: %s=%s: %w", SharedWeightsEnv, path, err)
 	}
-	es, bf16, err := parseShared(mem)
+	es, prec, err := parseShared(mem)
 	if err != nil {
 		unmap(mem)
 		return nil, fmt.Errorf("cpu: %s=%s: %w", SharedWeightsEnv, path, err)
 	}
-	return &sharedWeights{mem: mem, bf16: bf16, entries: es}, nil
+	return &sharedWeights{mem: mem, prec: prec, entries: es}, nil
 }
 
 // SharedWeights reports how many of the backend's weights are read from the

@@ -8,7 +8,8 @@ import (
 
 // BenchmarkGemm runs the model's four GEMM shapes, for a 64-pair batch
 // (M = 64 × 87 tokens) and for one pair (M = 87), on every variant with 1 and
-// 2 workers and reports GFLOP/s (2·M·N·K per op).
+// 2 workers and reports GFLOP/s (2·M·N·K per op) and its fraction of the
+// variant's kernel peak (kernelPeak) times the workers.
 //
 //	go test -run '^$' -bench 'Gemm/(avx2|avx512)' ./kernels/cpu/internal/simd
 func BenchmarkGemm(b *testing.B) {
@@ -18,6 +19,7 @@ func BenchmarkGemm(b *testing.B) {
 	}{{384, 1152, false}, {384, 384, false}, {384, 1536, true}, {1536, 384, false}}
 	r := rand.New(rand.NewPCG(1, 1))
 	for _, im := range impls() {
+		peak := 0.0
 		for _, workers := range []int{1, 2} {
 			for _, m := range []int{5568, 87} {
 				for _, s := range shapes {
@@ -25,6 +27,9 @@ func BenchmarkGemm(b *testing.B) {
 					b.Run(name, func(b *testing.B) {
 						if im.kind == kindGeneric && testing.Short() {
 							b.Skip("the Go twin is slow")
+						}
+						if peak == 0 {
+							peak = kernelPeak(im)
 						}
 						x := randSlice(r, m*s.k)
 						w := PackW(randSlice(r, s.n*s.k), s.n, s.k)
@@ -34,7 +39,9 @@ func BenchmarkGemm(b *testing.B) {
 						for b.Loop() {
 							im.gemm(out, s.n, x, s.k, m, w, bias, s.gelu, par)
 						}
-						b.ReportMetric(2*float64(m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+						g := 2 * float64(m*s.n*s.k) * float64(b.N) / b.Elapsed().Seconds() / 1e9
+						b.ReportMetric(g, "GFLOP/s")
+						b.ReportMetric(g/(peak*float64(workers)), "frac-of-peak")
 					})
 				}
 			}
@@ -81,6 +88,83 @@ func BenchmarkGELU(b *testing.B) {
 			b.SetBytes(int64(4 * len(src)))
 			for b.Loop() {
 				im.gelu(dst, src)
+			}
+		})
+	}
+}
+
+// BenchmarkGemmBF16 is BenchmarkGemm for the VDPBF16PS kernel (where the
+// CPU has AVX512_BF16; the Go twin is far too slow to time), with the input
+// conversion (BF16Words) inside the timed loop as the backend runs it;
+// GFLOP/s counts 2·M·N·K, the f32 work it replaces. KernelPeak/bf16 is its
+// L1-resident ceiling (K = 2·peakK).
+//
+//	go test -run '^$' -bench 'GemmBF16|KernelPeakBF16' ./kernels/cpu/internal/simd
+func BenchmarkGemmBF16(b *testing.B) {
+	if !HasBF16() {
+		b.Skip("this CPU lacks AVX512_BF16")
+	}
+	shapes := []struct {
+		k, n int
+		gelu bool
+	}{{384, 1152, false}, {384, 384, false}, {384, 1536, true}, {1536, 384, false}}
+	r := rand.New(rand.NewPCG(4, 4))
+	v := Best()
+	peak := kernelPeakBF16(v.im)
+	for _, workers := range []int{1, 2} {
+		for _, m := range []int{5568, 87} {
+			for _, s := range shapes {
+				b.Run(fmt.Sprintf("threads=%d/M=%d,K=%d,N=%d", workers, m, s.k, s.n), func(b *testing.B) {
+					x := randSlice(r, m*s.k)
+					w := PackBF16(randSlice(r, s.n*s.k), s.n, s.k)
+					kw := (s.k + 1) / 2
+					xw := make([]uint32, m*kw)
+					bias := randSlice(r, s.n)
+					out := make([]float32, m*s.n)
+					par := pool(workers)
+					for b.Loop() {
+						v.BF16Words(xw, kw, x, s.k, m, s.k)
+						v.GemmBF16(out, s.n, xw, kw, m, w, bias, s.gelu, par)
+					}
+					g := 2 * float64(m*s.n*s.k) * float64(b.N) / b.Elapsed().Seconds() / 1e9
+					b.ReportMetric(g, "GFLOP/s")
+					b.ReportMetric(g/(peak*float64(workers)), "frac-of-peak")
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkKernelPeakBF16 runs the VDPBF16PS microkernel on an L1-resident
+// tile of peakK pairs (2·peakK bf16 products per output).
+func BenchmarkKernelPeakBF16(b *testing.B) {
+	if !HasBF16() {
+		b.Skip("this CPU lacks AVX512_BF16")
+	}
+	im := best()
+	t := peakTile(im)
+	for b.Loop() {
+		im.kernelBF16(t)
+	}
+	b.ReportMetric(2*float64(mr*im.nr*2*peakK)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// kernelPeakBF16 is kernelPeak for the VDPBF16PS kernel: the ceiling
+// BenchmarkGemmBF16 quotes its fraction of.
+func kernelPeakBF16(im impl) float64 { return timeTile(im, im.kernelBF16, 2*mr*im.nr*2*peakK) }
+
+// BenchmarkBF16Words is the bf16 rounding of one batch's GEMM input rows
+// (5568 × 384), on every variant; bytes are the float32s read.
+func BenchmarkBF16Words(b *testing.B) {
+	const m, k = 5568, 384
+	r := rand.New(rand.NewPCG(5, 5))
+	x := randSlice(r, m*k)
+	xw := make([]uint32, m*k/2)
+	for _, v := range Variants() {
+		b.Run(v.Name(), func(b *testing.B) {
+			b.SetBytes(4 * m * k)
+			for b.Loop() {
+				v.BF16Words(xw, k/2, x, k, m, k)
 			}
 		})
 	}

@@ -1,6 +1,9 @@
 package simd
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // bfloat16 support: the CPU backend's opt-in bf16 precision stores every
 // GEMM weight, and rounds every GEMM input, to bfloat16 (the high half of a
@@ -120,4 +123,92 @@ func BF16Pairs(dst []float32, kp int, src []float32, lds, rows, k int) {
 		}
 		clear(d[j:])
 	}
+}
+
+// The VDPBF16PS GEMM (GemmBF16) reads bf16 pairs, one uint32 per pair of
+// consecutive elements of a row: element 2j in the low half, 2j+1 in the
+// high half, as VDPBF16PS wants them and as a bf16 row lies in memory.
+
+// PairBF16 is the uint32 holding the bf16 roundings (ToBF16) of a and b, a in
+// the low half: the pair (a, b) = (x[2j], x[2j+1]) of a row.
+func PairBF16(a, b float32) uint32 { return uint32(ToBF16(a)) | uint32(ToBF16(b))<<16 }
+
+// BF16Words writes the rows of src as bf16 pairs into dst:
+//
+//	dst[r·kw + j] = PairBF16(src[r·lds + 2j], src[r·lds + 2j+1])
+//
+// for r < rows, j < kw = (k+1)/2, the last pair of an odd k completed with a
+// zero. This is the input of GemmBF16; v's vector kernel does the same.
+func (v Variant) BF16Words(dst []uint32, kw int, src []float32, lds, rows, k int) {
+	if kw != (k+1)/2 || rows < 0 || (rows > 0 && (len(dst) < (rows-1)*kw+kw || len(src) < (rows-1)*lds+k)) {
+		panic("simd: BF16Words: slice too short or kw ≠ (k+1)/2")
+	}
+	for r := range rows {
+		v.im.bf16Words(dst[r*kw:r*kw+kw], src[r*lds:r*lds+k])
+	}
+}
+
+// bf16WordsGeneric is one row of BF16Words: len(dst) = (len(src)+1)/2.
+func bf16WordsGeneric(dst []uint32, src []float32) {
+	j := 0
+	for ; 2*j+1 < len(src); j++ {
+		dst[j] = PairBF16(src[2*j], src[2*j+1])
+	}
+	if 2*j < len(src) {
+		dst[j] = PairBF16(src[2*j], 0)
+	}
+}
+
+// PackBF16 packs w, a row-major (n,k) float32 matrix, for GemmBF16: each row
+// rounded to bf16 pairs (BF16Words) and the (n,(k+1)/2) matrix of pairs
+// packed into panels like any PackedW, one uint32 pair where a float32 goes.
+func PackBF16(w []float32, n, k int) *PackedW {
+	if n < 0 || k < 0 || len(w) < n*k {
+		panic("simd: PackBF16: w too short for (n,k), or negative dimension")
+	}
+	kw := (k + 1) / 2
+	words := make([]uint32, n*kw)
+	Variant{best()}.BF16Words(words, kw, w, k, n, k)
+	p := PackW(wordsAsFloats(words), n, kw)
+	p.pairs = true
+	return p
+}
+
+// wordsAsFloats is the same memory as float32s: the GEMM moves pairs about
+// as 32-bit values and never computes on them as floats.
+func wordsAsFloats(w []uint32) []float32 {
+	if len(w) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&w[0])), len(w))
+}
+
+// GemmBF16 is Gemm in bf16: for m < M and n < N = w.N(),
+//
+//	out[m·ldo + n] = act(DotBF16(x row m, W row n) + bias[n])
+//
+// where x holds (M, K/2) bf16 pairs (BF16Words; ldx in pairs), w is
+// PackBF16's, and each dot product is VDPBF16PS's chain over the pairs,
+// ascending, from 0 (DotBF16Twin of the two rows' bf16 values). The AVX-512
+// variant runs VDPBF16PS where the CPU has AVX512_BF16; every other variant
+// runs the bit-exact Go twin (slow: for tests). Tiling, tasks and par are as
+// in Gemm.
+func (v Variant) GemmBF16(out []float32, ldo int, x []uint32, ldx int, m int, w *PackedW, bias []float32, gelu bool, par func(tasks int, fn func(task int))) {
+	if !w.pairs {
+		panic("simd: GemmBF16: w is not from PackBF16")
+	}
+	v.im.gemm(out, ldo, wordsAsFloats(x), ldx, m, w, bias, gelu, par)
+}
+
+// kernelBF16Generic is kernelGeneric with VDPBF16PS's pair steps in place of
+// the FMA: x and the panels hold bf16 pairs, t.k counts pairs. It is the
+// twin of the VDPBF16PS kernel, lane for lane.
+func kernelBF16Generic(t *tileArgs, nr int) { kernelLoop(t, nr, true) }
+
+// dpBF16Pair is one VDPBF16PS lane: acc plus the products of the bf16 pairs
+// x and w (held as float32 bits), the odd (high) element first.
+func dpBF16Pair(x, w, acc float32) float32 {
+	xb, wb := math.Float32bits(x), math.Float32bits(w)
+	acc = dpBF16Step(acc, FromBF16(uint16(xb>>16)), FromBF16(uint16(wb>>16)))
+	return dpBF16Step(acc, FromBF16(uint16(xb)), FromBF16(uint16(wb)))
 }

@@ -121,3 +121,134 @@ func TestBF16PairsEmulation(t *testing.T) {
 		}
 	}
 }
+
+// TestBF16Words checks every variant's row conversion against PairBF16 on
+// values that round every way (ties, carries into the exponent, overflow to
+// Inf, NaNs, denormals), with odd and even k and a row stride.
+func TestBF16Words(t *testing.T) {
+	r := rand.New(rand.NewPCG(55, 56))
+	special := []uint32{0x3f808000, 0x3f818000, 0x3f808001, 0x7f7fffff, 0xff7fffff, 0x7f800000, 0x7f800001, 0xffc00000, 0x7fffffff, 0x00000001, 0x80008000, 0x0000ffff, 0x3f7fffff}
+	for _, s := range []struct{ rows, k, lds int }{{1, 1, 1}, {3, 15, 17}, {2, 16, 16}, {5, 33, 40}, {4, 384, 384}, {2, 1537, 1540}} {
+		src := make([]float32, (s.rows-1)*s.lds+s.k)
+		for i := range src {
+			if r.IntN(4) == 0 {
+				src[i] = math.Float32frombits(special[r.IntN(len(special))])
+			} else {
+				src[i] = math.Float32frombits(r.Uint32())
+			}
+		}
+		kw := (s.k + 1) / 2
+		for _, v := range Variants() {
+			dst := make([]uint32, s.rows*kw)
+			v.BF16Words(dst, kw, src, s.lds, s.rows, s.k)
+			for row := range s.rows {
+				for j := range kw {
+					a, b := src[row*s.lds+2*j], float32(0)
+					if 2*j+1 < s.k {
+						b = src[row*s.lds+2*j+1]
+					}
+					if got, want := dst[row*kw+j], PairBF16(a, b); got != want {
+						t.Fatalf("%s %+v: dst[%d,%d] = %#08x, want %#08x (from %#08x, %#08x)", v.Name(), s, row, j, got, want, math.Float32bits(a), math.Float32bits(b))
+					}
+				}
+			}
+		}
+	}
+}
+
+// gemmBF16Want is one output of GemmBF16 from its definition: the
+// VDPBF16PS chain of DotBF16Twin over the bf16 roundings, plus the bias
+// (none when nil: -0 + 0 would be +0), then GELU.
+func gemmBF16Want(x, w []float32, bias []float32, gelu bool) float32 {
+	xr, wr := make([]float32, len(x)), make([]float32, len(w))
+	for i := range x {
+		xr[i], wr[i] = FromBF16(ToBF16(x[i])), FromBF16(ToBF16(w[i]))
+	}
+	v := DotBF16Twin(0, xr, wr)
+	if bias != nil {
+		v += bias[0]
+	}
+	if gelu {
+		v = gelu1(v)
+	}
+	return v
+}
+
+// checkGemmBF16 runs GemmBF16 on variant v for random (m,k)·(n,k)ᵀ operands
+// scaled by mag and compares every output bit for bit with gemmBF16Want.
+func checkGemmBF16(t *testing.T, v Variant, r *rand.Rand, m, n, k int, mag float32, withBias, gelu bool) {
+	t.Helper()
+	x, w := randSlice(r, m*k), randSlice(r, n*k)
+	for i := range x {
+		x[i] *= mag
+	}
+	var bias []float32
+	if withBias {
+		bias = randSlice(r, n)
+	}
+	kw := (k + 1) / 2
+	xw := make([]uint32, m*kw)
+	v.BF16Words(xw, kw, x, k, m, k)
+	pw := PackBF16(w, n, k)
+	if !pw.BF16() || pw.N() != n || pw.K() != kw {
+		t.Fatalf("PackBF16(%d,%d): BF16 %v, N %d, K %d", n, k, pw.BF16(), pw.N(), pw.K())
+	}
+	ldo := n + 3
+	out := make([]float32, (m-1)*ldo+n)
+	v.GemmBF16(out, ldo, xw, kw, m, pw, bias, gelu, pool(2))
+	for i := range m {
+		for j := range n {
+			var b []float32
+			if bias != nil {
+				b = bias[j:]
+			}
+			want := gemmBF16Want(x[i*k:i*k+k], w[j*k:j*k+k], b, gelu)
+			if got := out[i*ldo+j]; math.Float32bits(got) != math.Float32bits(want) {
+				t.Fatalf("%s m=%d n=%d k=%d mag=%g bias=%v gelu=%v: out[%d,%d] = %v (%#08x), VDPBF16PS twin %v (%#08x)",
+					v.Name(), m, n, k, mag, withBias, gelu, i, j, got, math.Float32bits(got), want, math.Float32bits(want))
+			}
+		}
+	}
+}
+
+// gemmBF16Shapes cover whole and edge row groups and column groups, odd K,
+// and K past one K block of pairs (kBlock pairs = 2·kBlock elements).
+var gemmBF16Shapes = []struct{ m, n, k int }{
+	{1, 1, 1}, {6, 32, 2}, {7, 33, 65}, {13, 16, 301}, {6, 40, 600}, {12, 64, 1101}, {20, 48, 384},
+}
+
+// TestGemmBF16 checks GemmBF16 on every variant (on AVX512_BF16 CPUs the
+// avx512 variant runs VDPBF16PS; elsewhere every variant runs the Go twin
+// kernel) against the definition, bit for bit, with and without bias and
+// GELU, at magnitudes where partial sums stay normal and where they reach
+// the FTZ range below 2^-126.
+func TestGemmBF16(t *testing.T) {
+	r := rand.New(rand.NewPCG(57, 58))
+	for _, v := range Variants() {
+		for i, s := range gemmBF16Shapes {
+			checkGemmBF16(t, v, r, s.m, s.n, s.k, 1, i%2 == 0, i%3 == 1)
+		}
+		checkGemmBF16(t, v, r, 7, 33, 65, 0x1p-126, false, false)
+		checkGemmBF16(t, v, r, 7, 33, 65, 0x1p-124, false, false)
+		checkGemmBF16(t, v, r, 7, 33, 65, 0x1p-120, true, false)
+	}
+}
+
+// TestGemmBF16VDPBF16PS is the VDPBF16PS kernel against its Go twin on the
+// same tiles, where the CPU has the instruction.
+func TestGemmBF16VDPBF16PS(t *testing.T) {
+	if !HasBF16() {
+		t.Skip("this CPU lacks AVX512_BF16: the VDPBF16PS kernel cannot run here (its Go twin is tested by TestGemmBF16)")
+	}
+	v := Best()
+	if !v.im.bf16 {
+		t.Fatalf("Best() = %s does not run VDPBF16PS on an AVX512_BF16 CPU", v.Name())
+	}
+	r := rand.New(rand.NewPCG(59, 60))
+	for i, s := range gemmBF16Shapes {
+		checkGemmBF16(t, v, r, s.m, s.n, s.k, 1, i%2 == 1, i%3 == 0)
+	}
+	for range 20 {
+		checkGemmBF16(t, v, r, 1+r.IntN(30), 1+r.IntN(100), 1+r.IntN(1200), 1, r.IntN(2) == 0, r.IntN(2) == 0)
+	}
+}

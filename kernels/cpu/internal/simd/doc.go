@@ -16,6 +16,11 @@
 // does not depend on M, on the row's position, on the tiling or on the number
 // of tasks, so a pair scored alone or inside any batch gets identical logits.
 //
+// GemmBF16 is the same GEMM over bf16 pairs (PackBF16, BF16Words) with
+// VDPBF16PS in the AVX-512 microkernel on AVX512_BF16 CPUs; its Go twin
+// (kernelBF16Generic, DotBF16Twin) runs everywhere else and is what the
+// kernel is tested against.
+//
 // The arm64 kernels are tested under qemu-user on amd64: with
 // qemu-aarch64-static on PATH (apt-get install -y qemu-user-static),
 // TestARM64UnderQEMU builds this package's arm64 test binary and runs it in

@@ -5,7 +5,8 @@ package simd
 type impl struct {
 	name string
 	kind implKind
-	nr   int // columns of out per microkernel call: 16 or 32
+	nr   int  // columns of out per microkernel call: 16 or 32
+	bf16 bool // the bf16 GEMM runs VDPBF16PS (kernelBF16)
 }
 
 // xBlockBytes bounds the block of X rows a task keeps hot (about a quarter of
@@ -223,7 +224,7 @@ func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float
 					t.x[i] = &x[r0*ldx+i*ldx+kb]
 				}
 				t.out, t.ldo = &out[r0*ldo+n0], ldo
-				im.kernel(&t)
+				im.tile(&t, w.pairs)
 			}
 		}
 		for r0 := full; r0 < m1; r0 += mr {
@@ -237,7 +238,7 @@ func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float
 					t.x[i] = &x[(r0+min(i, mv-1))*ldx+kb]
 				}
 				t.out, t.ldo = &tile[0], nr
-				im.kernel(&t)
+				im.tile(&t, w.pairs)
 			}
 			for i := 0; i < mv; i++ {
 				copy(out[(r0+i)*ldo+n0:(r0+i)*ldo+n0+nv], tile[i*nr:i*nr+nv])
@@ -249,6 +250,15 @@ func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float
 			im.geluTile(out[m0*ldo+n0:], ldo, m1-m0, nv)
 		}
 	}
+}
+
+// tile runs the microkernel on t: the bf16 one for a PackBF16 weight.
+func (im impl) tile(t *tileArgs, pairs bool) {
+	if pairs {
+		im.kernelBF16(t)
+		return
+	}
+	im.kernel(t)
 }
 
 // setK points t at K block kb of column group n0, without the bias (which

@@ -185,6 +185,61 @@ avx2store:
 	VFMADD231PS Z12, Z19, Z10; \
 	VFMADD231PS Z13, Z19, Z11
 
+// ZEROZ12 clears the 12 ZMM accumulators.
+#define ZEROZ12 \
+	VPXORD Z0, Z0, Z0; \
+	VPXORD Z1, Z1, Z1; \
+	VPXORD Z2, Z2, Z2; \
+	VPXORD Z3, Z3, Z3; \
+	VPXORD Z4, Z4, Z4; \
+	VPXORD Z5, Z5, Z5; \
+	VPXORD Z6, Z6, Z6; \
+	VPXORD Z7, Z7, Z7; \
+	VPXORD Z8, Z8, Z8; \
+	VPXORD Z9, Z9, Z9; \
+	VPXORD Z10, Z10, Z10; \
+	VPXORD Z11, Z11, Z11
+
+// BIASZ12 adds the 32 bias values at SI to every row of the tile.
+#define BIASZ12 \
+	VMOVUPS (SI), Z12; \
+	VMOVUPS 64(SI), Z13; \
+	VADDPS  Z12, Z0, Z0; \
+	VADDPS  Z13, Z1, Z1; \
+	VADDPS  Z12, Z2, Z2; \
+	VADDPS  Z13, Z3, Z3; \
+	VADDPS  Z12, Z4, Z4; \
+	VADDPS  Z13, Z5, Z5; \
+	VADDPS  Z12, Z6, Z6; \
+	VADDPS  Z13, Z7, Z7; \
+	VADDPS  Z12, Z8, Z8; \
+	VADDPS  Z13, Z9, Z9; \
+	VADDPS  Z12, Z10, Z10; \
+	VADDPS  Z13, Z11, Z11
+
+// STOREZ12 writes the 6×32 tile to out.
+#define STOREZ12 \
+	MOVQ tileArgs_out(DI), SI; \
+	MOVQ tileArgs_ldo(DI), DX; \
+	SHLQ $2, DX; \
+	VMOVUPS Z0, (SI); \
+	VMOVUPS Z1, 64(SI); \
+	ADDQ    DX, SI; \
+	VMOVUPS Z2, (SI); \
+	VMOVUPS Z3, 64(SI); \
+	ADDQ    DX, SI; \
+	VMOVUPS Z4, (SI); \
+	VMOVUPS Z5, 64(SI); \
+	ADDQ    DX, SI; \
+	VMOVUPS Z6, (SI); \
+	VMOVUPS Z7, 64(SI); \
+	ADDQ    DX, SI; \
+	VMOVUPS Z8, (SI); \
+	VMOVUPS Z9, 64(SI); \
+	ADDQ    DX, SI; \
+	VMOVUPS Z10, (SI); \
+	VMOVUPS Z11, 64(SI)
+
 // func gemm6x32AVX512(t *tileArgs)
 TEXT ·gemm6x32AVX512(SB), NOSPLIT, $0-8
 	MOVQ t+0(FP), DI
@@ -196,18 +251,7 @@ TEXT ·gemm6x32AVX512(SB), NOSPLIT, $0-8
 	JMP   avx512start
 
 avx512zero:
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
+	ZEROZ12
 
 avx512start:
 	// SI walks panel 1, pstep floats after panel 0.
@@ -241,41 +285,92 @@ avx512bias:
 	MOVQ  tileArgs_bias(DI), SI
 	TESTQ SI, SI
 	JZ    avx512store
-	VMOVUPS (SI), Z12
-	VMOVUPS 64(SI), Z13
-	VADDPS  Z12, Z0, Z0
-	VADDPS  Z13, Z1, Z1
-	VADDPS  Z12, Z2, Z2
-	VADDPS  Z13, Z3, Z3
-	VADDPS  Z12, Z4, Z4
-	VADDPS  Z13, Z5, Z5
-	VADDPS  Z12, Z6, Z6
-	VADDPS  Z13, Z7, Z7
-	VADDPS  Z12, Z8, Z8
-	VADDPS  Z13, Z9, Z9
-	VADDPS  Z12, Z10, Z10
-	VADDPS  Z13, Z11, Z11
+	BIASZ12
 
 avx512store:
-	MOVQ tileArgs_out(DI), SI
-	MOVQ tileArgs_ldo(DI), DX
-	SHLQ $2, DX
-	VMOVUPS Z0, (SI)
-	VMOVUPS Z1, 64(SI)
-	ADDQ    DX, SI
-	VMOVUPS Z2, (SI)
-	VMOVUPS Z3, 64(SI)
-	ADDQ    DX, SI
-	VMOVUPS Z4, (SI)
-	VMOVUPS Z5, 64(SI)
-	ADDQ    DX, SI
-	VMOVUPS Z6, (SI)
-	VMOVUPS Z7, 64(SI)
-	ADDQ    DX, SI
-	VMOVUPS Z8, (SI)
-	VMOVUPS Z9, 64(SI)
-	ADDQ    DX, SI
-	VMOVUPS Z10, (SI)
-	VMOVUPS Z11, 64(SI)
+	STOREZ12
+	VZEROUPPER
+	RET
+
+// VDPBF16PS(b1, b2, b3, modrm) is one VDPBF16PS zmm, zmm, zmm (AVX512_BF16),
+// given as bytes because the Go assembler has no mnemonic for it: the EVEX
+// prefix 0x62 b1 b2 b3, the opcode 0x52 and the ModRM byte. The encodings
+// below are GNU as's for "vdpbf16ps %zmm12/13, %zmm14..19, %zmm0..11".
+#define VDPBF16PS(b1, b2, b3, modrm) \
+	BYTE $0x62; BYTE $b1; BYTE $b2; BYTE $b3; BYTE $0x52; BYTE $modrm
+
+// BF16STEP does one pair of k for the 6×32 tile: Z(2r) += the pairs x[r][k]
+// · panel0[k][0:16] and Z(2r+1) += x[r][k] · panel1[k][0:16], as VDPBF16PS
+// computes them (odd element first). AX is panel 0, SI panel 1.
+#define BF16STEP(wo, xo) \
+	VMOVUPS wo(AX), Z12; \
+	VMOVUPS wo(SI), Z13; \
+	VBROADCASTSS xo(R8)(BX*4), Z14; \
+	VBROADCASTSS xo(R9)(BX*4), Z15; \
+	VBROADCASTSS xo(R10)(BX*4), Z16; \
+	VBROADCASTSS xo(R11)(BX*4), Z17; \
+	VBROADCASTSS xo(R12)(BX*4), Z18; \
+	VBROADCASTSS xo(R13)(BX*4), Z19; \
+	VDPBF16PS(0xd2, 0x0e, 0x48, 0xc4); \
+	VDPBF16PS(0xd2, 0x0e, 0x48, 0xcd); \
+	VDPBF16PS(0xd2, 0x06, 0x48, 0xd4); \
+	VDPBF16PS(0xd2, 0x06, 0x48, 0xdd); \
+	VDPBF16PS(0xd2, 0x7e, 0x40, 0xe4); \
+	VDPBF16PS(0xd2, 0x7e, 0x40, 0xed); \
+	VDPBF16PS(0xd2, 0x76, 0x40, 0xf4); \
+	VDPBF16PS(0xd2, 0x76, 0x40, 0xfd); \
+	VDPBF16PS(0x52, 0x6e, 0x40, 0xc4); \
+	VDPBF16PS(0x52, 0x6e, 0x40, 0xcd); \
+	VDPBF16PS(0x52, 0x66, 0x40, 0xd4); \
+	VDPBF16PS(0x52, 0x66, 0x40, 0xdd)
+
+// func gemm6x32BF16(t *tileArgs)
+TEXT ·gemm6x32BF16(SB), NOSPLIT, $0-8
+	MOVQ t+0(FP), DI
+	LOADROWS
+	MOVQ  tileArgs_accum(DI), DX
+	TESTQ DX, DX
+	JZ    bf16zero
+	LOADACC(VMOVUPS, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, 64)
+	JMP   bf16start
+
+bf16zero:
+	ZEROZ12
+
+bf16start:
+	MOVQ tileArgs_pstep(DI), SI
+	SHLQ $2, SI
+	ADDQ AX, SI
+	KLOOP4
+
+bf16loop4:
+	CMPQ BX, DX
+	JGE  bf16tail
+	BF16STEP(0, 0)
+	BF16STEP(64, 4)
+	BF16STEP(128, 8)
+	BF16STEP(192, 12)
+	ADDQ $256, AX
+	ADDQ $256, SI
+	ADDQ $4, BX
+	JMP  bf16loop4
+
+bf16tail:
+	CMPQ BX, CX
+	JGE  bf16bias
+	BF16STEP(0, 0)
+	ADDQ $64, AX
+	ADDQ $64, SI
+	INCQ BX
+	JMP  bf16tail
+
+bf16bias:
+	MOVQ  tileArgs_bias(DI), SI
+	TESTQ SI, SI
+	JZ    bf16store
+	BIASZ12
+
+bf16store:
+	STOREZ12
 	VZEROUPPER
 	RET

@@ -31,7 +31,11 @@ type tileArgs struct {
 // exactly what the assembly kernels do in each vector lane. Carrying the sum
 // through out between K blocks rounds nothing (it is a float32 either way), so
 // the result equals one unbroken chain over all of K.
-func kernelGeneric(t *tileArgs, nr int) {
+func kernelGeneric(t *tileArgs, nr int) { kernelLoop(t, nr, false) }
+
+// kernelLoop is kernelGeneric, or with bf16 set kernelBF16Generic: x and the
+// panels hold bf16 pairs and dpBF16Pair replaces fma32.
+func kernelLoop(t *tileArgs, nr int, bf16 bool) {
 	k := t.k
 	w := unsafe.Slice(t.w, (nr/panelW-1)*t.pstep+panelW*k)
 	out := unsafe.Slice(t.out, (mr-1)*t.ldo+nr)
@@ -52,6 +56,12 @@ func kernelGeneric(t *tileArgs, nr int) {
 			panel := w[p*t.pstep : p*t.pstep+panelW*k]
 			for kk, xv := range x {
 				wk := panel[kk*panelW : kk*panelW+panelW]
+				if bf16 {
+					for j := range a {
+						a[j] = dpBF16Pair(xv, wk[j], a[j])
+					}
+					continue
+				}
 				for j := range a {
 					a[j] = fma32(xv, wk[j], a[j])
 				}

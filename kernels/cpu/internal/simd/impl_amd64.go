@@ -15,7 +15,7 @@ const (
 func makeImpl(k implKind) impl {
 	switch k {
 	case kindAVX512:
-		return impl{name: "avx512", kind: k, nr: 2 * panelW}
+		return impl{name: "avx512", kind: k, nr: 2 * panelW, bf16: cpu.X86.HasAVX512BF16}
 	case kindAVX2:
 		return impl{name: "avx2", kind: k, nr: panelW}
 	}
@@ -58,6 +58,18 @@ func gemm6x16AVX2(t *tileArgs)
 //go:noescape
 func gemm6x32AVX512(t *tileArgs)
 
+// gemm6x32BF16 is kernelBF16Generic(t, 32): gemm6x32AVX512 with VDPBF16PS
+// in place of the FMA (AVX512_BF16).
+//
+//go:noescape
+func gemm6x32BF16(t *tileArgs)
+
+// bf16WordsAVX2 is bf16WordsGeneric on n pairs (2n floats), n a multiple of
+// 8.
+//
+//go:noescape
+func bf16WordsAVX2(dst *uint32, src *float32, n int)
+
 // geluAVX2 is `for i := range n { dst[i] = gelu1(src[i]) }`; n is a multiple
 // of 8.
 //
@@ -96,6 +108,24 @@ func (im impl) kernel(t *tileArgs) {
 	default:
 		kernelGeneric(t, im.nr)
 	}
+}
+
+func (im impl) kernelBF16(t *tileArgs) {
+	if im.bf16 {
+		gemm6x32BF16(t)
+		return
+	}
+	kernelBF16Generic(t, im.nr)
+}
+
+func (im impl) bf16Words(dst []uint32, src []float32) {
+	n := 0
+	if im.kind != kindGeneric {
+		if n = len(src) / 2 &^ 7; n > 0 {
+			bf16WordsAVX2(&dst[0], &src[0], n)
+		}
+	}
+	bf16WordsGeneric(dst[n:], src[2*n:])
 }
 
 // The AVX-512 variant reuses the AVX2 vector helpers: they are a small share

@@ -34,3 +34,6 @@ func (im impl) geluTile(out []float32, ldo, rows, cols int) { geluTileRows(im, o
 
 // HasBF16 reports whether the CPU has AVX512_BF16: the Go twins never use it.
 func HasBF16() bool { return false }
+
+func (im impl) kernelBF16(t *tileArgs)                { kernelBF16Generic(t, im.nr) }
+func (im impl) bf16Words(dst []uint32, src []float32) { bf16WordsGeneric(dst, src) }

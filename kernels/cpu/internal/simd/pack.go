@@ -17,8 +17,9 @@ const panelW = 16
 // PackT fill, reusing its storage when it is large enough (the attention
 // kernel repacks K and V this way for every sequence and head).
 type PackedW struct {
-	data []float32
-	n, k int
+	data  []float32
+	n, k  int
+	pairs bool // PackBF16's: data holds bf16 pairs, k counts pairs
 }
 
 // PackW repacks w, a row-major (n,k) matrix, into new panels. It panics if
@@ -86,7 +87,7 @@ func (p *PackedW) reset(n, k int) {
 		p.data = p.data[:size]
 		clear(p.data[n/panelW*panelW*k:])
 	}
-	p.n, p.k = n, k
+	p.n, p.k, p.pairs = n, k, false
 }
 
 // Unpack writes the first len(dst) elements of W (N,K) row-major into dst;
@@ -104,7 +105,7 @@ func (p *PackedW) Unpack(dst []float32) {
 // N is the number of output columns (rows of W).
 func (p *PackedW) N() int { return p.n }
 
-// K is the reduction length (columns of W).
+// K is the reduction length (columns of W; pairs of columns for PackBF16).
 func (p *PackedW) K() int { return p.k }
 
 // PackedLen is the number of float32s the packed panels of an (n,k) matrix
@@ -125,3 +126,17 @@ func WrapPanels(data []float32, n, k int) (*PackedW, error) {
 	}
 	return &PackedW{data: data, n: n, k: k}, nil
 }
+
+// WrapBF16Panels is WrapPanels for the panels of PackBF16(…, n, 2k) (or
+// 2k-1): k counts pairs.
+func WrapBF16Panels(data []float32, n, k int) (*PackedW, error) {
+	p, err := WrapPanels(data, n, k)
+	if err != nil {
+		return nil, err
+	}
+	p.pairs = true
+	return p, nil
+}
+
+// BF16 reports whether p is PackBF16's, for GemmBF16.
+func (p *PackedW) BF16() bool { return p.pairs }

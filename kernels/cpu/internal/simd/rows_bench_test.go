@@ -10,16 +10,20 @@ import (
 // kernelPeak measures the variant's microkernel on an L1-resident tile for
 // about 20 ms (BenchmarkKernelPeak's loop): the single-core FP32 ceiling the
 // fused-kernel benchmarks quote their fraction of.
-func kernelPeak(im impl) float64 {
+func kernelPeak(im impl) float64 { return timeTile(im, im.kernel, 2*mr*im.nr*peakK) }
+
+// timeTile runs kernel on the peak tile for about 20 ms and returns its
+// GFLOP/s, counting flops per call.
+func timeTile(im impl, kernel func(*tileArgs), flops int) float64 {
 	t := peakTile(im)
 	n, start := 0, time.Now()
 	for time.Since(start) < 20*time.Millisecond {
 		for range 1000 {
-			im.kernel(t)
+			kernel(t)
 		}
 		n += 1000
 	}
-	return 2 * float64(mr*im.nr*peakK) * float64(n) / time.Since(start).Seconds() / 1e9
+	return float64(flops) * float64(n) / time.Since(start).Seconds() / 1e9
 }
 
 // BenchmarkLayerNorm runs LayerNorm with the residual over 512 rows of the

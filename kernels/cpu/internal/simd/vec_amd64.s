@@ -642,3 +642,59 @@ lnaff:
 lndone:
 	VZEROUPPER
 	RET
+
+DATA bf16Const<>+0(SB)/4, $0x7fff
+DATA bf16Const<>+4(SB)/4, $1
+DATA bf16Const<>+8(SB)/4, $0x7fffffff
+DATA bf16Const<>+12(SB)/4, $0x7f800000
+DATA bf16Const<>+16(SB)/4, $0x40
+GLOBL bf16Const<>(SB), RODATA|NOPTR, $20
+
+// func bf16WordsAVX2(dst *uint32, src *float32, n int)
+TEXT ·bf16WordsAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VPBROADCASTD bf16Const<>+0(SB), Y10
+	VPBROADCASTD bf16Const<>+4(SB), Y11
+	VPBROADCASTD bf16Const<>+8(SB), Y12
+	VPBROADCASTD bf16Const<>+12(SB), Y13
+	VPBROADCASTD bf16Const<>+16(SB), Y14
+
+bf16wloop:
+	VMOVDQU (SI), Y0
+	VMOVDQU 32(SI), Y1
+	// NaN masks first, from the inputs.
+	VPAND    Y12, Y0, Y4
+	VPCMPGTD Y13, Y4, Y4
+	VPAND    Y12, Y1, Y5
+	VPCMPGTD Y13, Y5, Y5
+	// Quiet NaN halves: v>>16 | 0x40.
+	VPSRLD   $16, Y0, Y6
+	VPOR     Y14, Y6, Y6
+	VPSRLD   $16, Y1, Y7
+	VPOR     Y14, Y7, Y7
+	// Round to nearest even: (v + 0x7fff + (v>>16 & 1)) >> 16.
+	VPSRLD   $16, Y0, Y2
+	VPAND    Y11, Y2, Y2
+	VPADDD   Y10, Y0, Y0
+	VPADDD   Y2, Y0, Y0
+	VPSRLD   $16, Y0, Y0
+	VPSRLD   $16, Y1, Y3
+	VPAND    Y11, Y3, Y3
+	VPADDD   Y10, Y1, Y1
+	VPADDD   Y3, Y1, Y1
+	VPSRLD   $16, Y1, Y1
+	VPBLENDVB Y4, Y6, Y0, Y0
+	VPBLENDVB Y5, Y7, Y1, Y1
+	// Dwords to words, in order: the in-lane pack leaves the quadwords as
+	// Y0 low, Y1 low, Y0 high, Y1 high.
+	VPACKUSDW Y1, Y0, Y0
+	VPERMQ    $0xd8, Y0, Y0
+	VMOVDQU   Y0, (DI)
+	ADDQ      $64, SI
+	ADDQ      $32, DI
+	SUBQ      $8, CX
+	JNZ       bf16wloop
+	VZEROUPPER
+	RET
