@@ -74,34 +74,35 @@ func (be *Backend) Precision() Precision {
 // evenK is K rounded up to the pair length of VDPBF16PS.
 func evenK(k int) int { return (k + 1) &^ 1 }
 
-// bf16Input rounds the (m,k) rows of x to bf16 pairs for a bf16 MatMul
-// (simd.BF16Pairs), in the backend's scratch, split across the workers.
+// bf16Input rounds the (m,k) rows of x to the swapped bf16 pairs of a
+// BF16Twin MatMul (simd.BF16Pairs), in the backend's scratch.
 func (be *Backend) bf16Input(x []float32, m, k int) []float32 {
 	kp := evenK(k)
-	if cap(be.xbf) < m*kp {
-		be.xbf = make([]float32, m*kp)
-	}
-	xb := be.xbf[:m*kp]
-	grain := max(1, 16384/kp) // rows per task
-	be.pool.parallel(chunks(m, grain), func(_, task int) {
-		r0, r1 := task*grain, min(m, (task+1)*grain)
-		simd.BF16Pairs(xb[r0*kp:], kp, x[r0*k:], k, r1-r0, k)
+	return roundRows(be, &be.xbf, x, m, k, kp, func(dst, src []float32, rows int) {
+		simd.BF16Pairs(dst, kp, src, k, rows, k)
 	})
-	return xb
 }
 
 // bf16Words rounds the (m,k) rows of x to the bf16 pairs of a BF16 MatMul
-// (simd.BF16Words), in the backend's scratch, split across the workers.
+// (simd.BF16Words), in the backend's scratch.
 func (be *Backend) bf16Words(x []float32, m, k int) []uint32 {
 	kw := (k + 1) / 2
-	if cap(be.xbw) < m*kw {
-		be.xbw = make([]uint32, m*kw)
+	return roundRows(be, &be.xbw, x, m, k, kw, func(dst []uint32, src []float32, rows int) {
+		be.simd.BF16Words(dst, kw, src, k, rows, k)
+	})
+}
+
+// roundRows converts the (m,k) rows of x into (m,kout) rows of *scratch
+// (grown as needed) with round, split across the workers by row blocks.
+func roundRows[T any](be *Backend, scratch *[]T, x []float32, m, k, kout int, round func(dst []T, src []float32, rows int)) []T {
+	if cap(*scratch) < m*kout {
+		*scratch = make([]T, m*kout)
 	}
-	xb := be.xbw[:m*kw]
-	grain := max(1, 16384/kw) // rows per task
+	xb := (*scratch)[:m*kout]
+	grain := max(1, 16384/kout) // rows per task
 	be.pool.parallel(chunks(m, grain), func(_, task int) {
 		r0, r1 := task*grain, min(m, (task+1)*grain)
-		be.simd.BF16Words(xb[r0*kw:], kw, x[r0*k:], k, r1-r0, k)
+		round(xb[r0*kout:], x[r0*k:], r1-r0)
 	})
 	return xb
 }

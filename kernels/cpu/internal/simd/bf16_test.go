@@ -190,8 +190,8 @@ func checkGemmBF16(t *testing.T, v Variant, r *rand.Rand, m, n, k int, mag float
 	xw := make([]uint32, m*kw)
 	v.BF16Words(xw, kw, x, k, m, k)
 	pw := PackBF16(w, n, k)
-	if !pw.BF16() || pw.N() != n || pw.K() != kw {
-		t.Fatalf("PackBF16(%d,%d): BF16 %v, N %d, K %d", n, k, pw.BF16(), pw.N(), pw.K())
+	if !pw.pairs || pw.N() != n || pw.K() != kw {
+		t.Fatalf("PackBF16(%d,%d): pairs %v, N %d, K %d", n, k, pw.pairs, pw.N(), pw.K())
 	}
 	ldo := n + 3
 	out := make([]float32, (m-1)*ldo+n)

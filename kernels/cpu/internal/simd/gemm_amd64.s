@@ -240,57 +240,57 @@ avx2store:
 	VMOVUPS Z10, (SI); \
 	VMOVUPS Z11, 64(SI)
 
+// GEMM6X32(step, zero, start, loop4, tail, bias, store) is the body of a
+// 6×32 ZMM microkernel whose k step is the macro step (AVX512STEP or
+// BF16STEP); the other arguments name its labels. SI walks panel 1, pstep
+// floats after panel 0 (AX).
+#define GEMM6X32(step, zero, start, loop4, tail, bias, store) \
+	MOVQ t+0(FP), DI; \
+	LOADROWS; \
+	MOVQ  tileArgs_accum(DI), DX; \
+	TESTQ DX, DX; \
+	JZ    zero; \
+	LOADACC(VMOVUPS, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, 64); \
+	JMP   start; \
+zero: \
+	ZEROZ12; \
+start: \
+	MOVQ tileArgs_pstep(DI), SI; \
+	SHLQ $2, SI; \
+	ADDQ AX, SI; \
+	KLOOP4; \
+loop4: \
+	CMPQ BX, DX; \
+	JGE  tail; \
+	step(0, 0); \
+	step(64, 4); \
+	step(128, 8); \
+	step(192, 12); \
+	ADDQ $256, AX; \
+	ADDQ $256, SI; \
+	ADDQ $4, BX; \
+	JMP  loop4; \
+tail: \
+	CMPQ BX, CX; \
+	JGE  bias; \
+	step(0, 0); \
+	ADDQ $64, AX; \
+	ADDQ $64, SI; \
+	INCQ BX; \
+	JMP  tail; \
+bias: \
+	MOVQ  tileArgs_bias(DI), SI; \
+	TESTQ SI, SI; \
+	JZ    store; \
+	BIASZ12; \
+store: \
+	STOREZ12; \
+	VZEROUPPER; \
+	RET
+
 // func gemm6x32AVX512(t *tileArgs)
 TEXT ·gemm6x32AVX512(SB), NOSPLIT, $0-8
-	MOVQ t+0(FP), DI
-	LOADROWS
-	MOVQ  tileArgs_accum(DI), DX
-	TESTQ DX, DX
-	JZ    avx512zero
-	LOADACC(VMOVUPS, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, 64)
-	JMP   avx512start
-
-avx512zero:
-	ZEROZ12
-
-avx512start:
-	// SI walks panel 1, pstep floats after panel 0.
-	MOVQ tileArgs_pstep(DI), SI
-	SHLQ $2, SI
-	ADDQ AX, SI
-	KLOOP4
-
-avx512loop4:
-	CMPQ BX, DX
-	JGE  avx512tail
-	AVX512STEP(0, 0)
-	AVX512STEP(64, 4)
-	AVX512STEP(128, 8)
-	AVX512STEP(192, 12)
-	ADDQ $256, AX
-	ADDQ $256, SI
-	ADDQ $4, BX
-	JMP  avx512loop4
-
-avx512tail:
-	CMPQ BX, CX
-	JGE  avx512bias
-	AVX512STEP(0, 0)
-	ADDQ $64, AX
-	ADDQ $64, SI
-	INCQ BX
-	JMP  avx512tail
-
-avx512bias:
-	MOVQ  tileArgs_bias(DI), SI
-	TESTQ SI, SI
-	JZ    avx512store
-	BIASZ12
-
-avx512store:
-	STOREZ12
-	VZEROUPPER
-	RET
+	GEMM6X32(AVX512STEP, avx512zero, avx512start, avx512loop4, avx512tail, avx512bias, avx512store)
 
 // VDPBF16PS(b1, b2, b3, modrm) is one VDPBF16PS zmm, zmm, zmm (AVX512_BF16),
 // given as bytes because the Go assembler has no mnemonic for it: the EVEX
@@ -326,51 +326,4 @@ avx512store:
 
 // func gemm6x32BF16(t *tileArgs)
 TEXT ·gemm6x32BF16(SB), NOSPLIT, $0-8
-	MOVQ t+0(FP), DI
-	LOADROWS
-	MOVQ  tileArgs_accum(DI), DX
-	TESTQ DX, DX
-	JZ    bf16zero
-	LOADACC(VMOVUPS, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, 64)
-	JMP   bf16start
-
-bf16zero:
-	ZEROZ12
-
-bf16start:
-	MOVQ tileArgs_pstep(DI), SI
-	SHLQ $2, SI
-	ADDQ AX, SI
-	KLOOP4
-
-bf16loop4:
-	CMPQ BX, DX
-	JGE  bf16tail
-	BF16STEP(0, 0)
-	BF16STEP(64, 4)
-	BF16STEP(128, 8)
-	BF16STEP(192, 12)
-	ADDQ $256, AX
-	ADDQ $256, SI
-	ADDQ $4, BX
-	JMP  bf16loop4
-
-bf16tail:
-	CMPQ BX, CX
-	JGE  bf16bias
-	BF16STEP(0, 0)
-	ADDQ $64, AX
-	ADDQ $64, SI
-	INCQ BX
-	JMP  bf16tail
-
-bf16bias:
-	MOVQ  tileArgs_bias(DI), SI
-	TESTQ SI, SI
-	JZ    bf16store
-	BIASZ12
-
-bf16store:
-	STOREZ12
-	VZEROUPPER
-	RET
+	GEMM6X32(BF16STEP, bf16zero, bf16start, bf16loop4, bf16tail, bf16bias, bf16store)

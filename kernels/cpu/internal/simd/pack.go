@@ -137,6 +137,3 @@ func WrapBF16Panels(data []float32, n, k int) (*PackedW, error) {
 	p.pairs = true
 	return p, nil
 }
-
-// BF16 reports whether p is PackBF16's, for GemmBF16.
-func (p *PackedW) BF16() bool { return p.pairs }
