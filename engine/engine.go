@@ -76,6 +76,7 @@ type Info struct {
 	Params     int64
 	DType      string
 	Backend    string
+	Kernels    string // the backend's kernel variant, where it picks one per CPU ("avx2", …)
 	Threads    int
 	MaxLength  int
 	Activation Activation // resolved: ActivationRaw or ActivationSigmoid
@@ -224,6 +225,9 @@ func newModel(files *loader.Model, opts Options, hook backendhook.NewBackend) (*
 		Dir: files.Dir, Config: *c, Params: paramCount(files), DType: weightDType(files),
 		Backend: be.Name(), Threads: threads, MaxLength: maxLen, Activation: act,
 		Precision: prec.name(be), PrecisionNote: prec.note,
+	}
+	if k, ok := be.(interface{ Kernels() string }); ok {
+		m.info.Kernels = k.Kernels()
 	}
 	return m, nil
 }

@@ -221,6 +221,7 @@ func TestInfo(t *testing.T) {
 	info := m.Info()
 	require.Equal(t, "F16", info.DType)
 	require.Equal(t, "cpu", info.Backend)
+	require.NotEmpty(t, info.Kernels, "the CPU backend names its kernel variant")
 	require.Equal(t, 2, info.Threads)
 	require.Equal(t, 512, info.MaxLength)
 	require.Equal(t, ActivationRaw, info.Activation)

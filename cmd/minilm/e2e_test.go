@@ -730,7 +730,7 @@ func TestRerank(t *testing.T) {
 func TestInfo(t *testing.T) {
 	r := minilm(t, nil, "info", "--model", tinyModel, "--threads", "3")
 	abs, _ := filepath.Abs(tinyModel)
-	for _, want := range []string{"model:             " + abs + "\n", "layers:            2\n", "hidden size:       32\n", "parameters:        ", "dtype:             F32\n", "backend:           cpu\n", "threads:           3\n", "max length:        512 tokens\n", "activation:        raw"} {
+	for _, want := range []string{"model:             " + abs + "\n", "layers:            2\n", "hidden size:       32\n", "parameters:        ", "dtype:             F32\n", "backend:           cpu\n", "kernels:           ", "threads:           3\n", "max length:        512 tokens\n", "activation:        raw"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("info output lacks %q:\n%s", want, r.stdout)
 		}

@@ -67,6 +67,7 @@ type infoFacts struct {
 	Parameters       int64    `json:"parameters"`
 	DType            string   `json:"dtype"`
 	Backend          string   `json:"backend"`
+	Kernels          string   `json:"kernels,omitempty"`
 	Threads          int      `json:"threads"`
 	Precision        string   `json:"precision"`
 	PrecisionNote    string   `json:"precision_note,omitempty"`
@@ -81,7 +82,7 @@ func modelFacts(in engine.Info) infoFacts {
 		Layers: c.NumHiddenLayers, HiddenSize: c.HiddenSize, AttentionHeads: c.NumAttentionHeads,
 		IntermediateSize: c.IntermediateSize, HiddenAct: c.HiddenAct, Vocabulary: c.VocabSize,
 		MaxPositions: c.MaxPositionEmbeddings, Labels: c.NumLabels, Parameters: in.Params,
-		DType: in.DType, Backend: in.Backend, Threads: in.Threads, MaxLength: in.MaxLength,
+		DType: in.DType, Backend: in.Backend, Kernels: in.Kernels, Threads: in.Threads, MaxLength: in.MaxLength,
 		Precision: in.Precision, PrecisionNote: in.PrecisionNote,
 		Activation: in.Activation.String(),
 	}
@@ -106,6 +107,7 @@ func (f infoFacts) text() string {
 		{"parameters", groupDigits(f.Parameters)},
 		{"dtype", f.DType},
 		{"backend", f.Backend},
+		{"kernels", f.Kernels},
 		{"threads", fmt.Sprint(f.Threads)},
 		{"precision", strings.TrimSuffix(f.Precision+" ("+f.PrecisionNote+")", " ()")},
 		{"max length", fmt.Sprintf("%d tokens", f.MaxLength)},
@@ -113,6 +115,9 @@ func (f infoFacts) text() string {
 	}
 	var b strings.Builder
 	for _, r := range rows {
+		if r[1] == "" {
+			continue // a fact this backend does not have (kernels on Metal)
+		}
 		fmt.Fprintf(&b, "%-18s %s\n", r[0]+":", r[1])
 	}
 	return b.String()

@@ -67,6 +67,10 @@ func (be *Backend) Threads() int { return be.pool.n }
 // Name implements kernels.Backend.
 func (be *Backend) Name() string { return "cpu" }
 
+// Kernels names the kernel variant this backend runs (chosen for the CPU at
+// run time), for `minilm info`.
+func (be *Backend) Kernels() string { return be.simd.Describe() }
+
 // Alloc implements kernels.Backend.
 func (be *Backend) Alloc(n int) (kernels.Buf, error) { return be.host.Alloc(n) }
 

@@ -7,6 +7,7 @@ type impl struct {
 	kind implKind
 	nr   int  // columns of out per microkernel call: 16 or 32
 	bf16 bool // the bf16 GEMM runs VDPBF16PS (kernelBF16)
+	zmm  bool // the GELU tile, softmax and LayerNorm run their 512-bit forms (same bits)
 }
 
 // xBlockBytes bounds the block of X rows a task keeps hot (about a quarter of
@@ -49,6 +50,20 @@ func Variants() []Variant {
 
 // Name is the variant's name, for logs and test names.
 func (v Variant) Name() string { return v.im.name }
+
+// Describe is the name with what was chosen at run time, for `minilm info`.
+func (v Variant) Describe() string {
+	if v.im.kind == kindGeneric {
+		return v.im.name + " (Go, no vector kernels for this CPU)"
+	}
+	if !v.im.wide() {
+		return v.im.name
+	}
+	if v.im.zmm {
+		return v.im.name + " (GELU, softmax, LayerNorm 512-bit: measured faster here)"
+	}
+	return v.im.name + " (GELU, softmax, LayerNorm 256-bit: 512-bit measured no faster here)"
+}
 
 // Gemm computes, for m < M and n < N = w.N(),
 //

@@ -15,7 +15,7 @@ const (
 func makeImpl(k implKind) impl {
 	switch k {
 	case kindAVX512:
-		return impl{name: "avx512", kind: k, nr: 2 * panelW, bf16: cpu.X86.HasAVX512BF16}
+		return impl{name: "avx512", kind: k, nr: 2 * panelW, bf16: cpu.X86.HasAVX512BF16, zmm: zmmFaster()}
 	case kindAVX2:
 		return impl{name: "avx2", kind: k, nr: panelW}
 	}
@@ -128,8 +128,9 @@ func (im impl) bf16Words(dst []uint32, src []float32) {
 	bf16WordsGeneric(dst[n:], src[2*n:])
 }
 
-// The AVX-512 variant reuses the AVX2 vector helpers: they are a small share
-// of the work, and on Zen 4 a ZMM instruction costs two YMM ones anyway.
+// The AVX-512 variant runs the 512-bit GELU tile, softmax and LayerNorm
+// where they are measured faster (zmmFaster); the other vector helpers are
+// AVX2's: they load once per arithmetic instruction, or are off the hot path.
 
 func (im impl) gelu(dst, src []float32) {
 	src = src[:len(dst)]
@@ -216,9 +217,29 @@ func scaleRowsAVX2(o *float32, ldo, rows, n int, sums *float32)
 //go:noescape
 func layerNormAVX2(out, x, res, gamma, beta *float32, n int, eps float32)
 
+// softmaxRowsAVX512 is softmaxRowsAVX2 with 16-lane exponentials: the same
+// bits.
+//
+//go:noescape
+func softmaxRowsAVX512(s *float32, rows, l int, scale float32, sums *float32)
+
+// layerNormAVX512 is layerNormAVX2 in 16-lane steps: the same bits.
+//
+//go:noescape
+func layerNormAVX512(out, x, res, gamma, beta *float32, n int, eps float32)
+
+// geluTileAVX512 is geluTileAVX2 in 16-lane steps: the same bits.
+//
+//go:noescape
+func geluTileAVX512(out *float32, ldo, rows, cols int)
+
 func (im impl) softmaxRows(s []float32, rows, l int, scale float32, sums []float32) {
 	if im.kind == kindGeneric || !(scale >= 0) {
 		softmaxRowsGeneric(s, rows, l, scale, sums)
+		return
+	}
+	if im.zmm {
+		softmaxRowsAVX512(&s[0], rows, l, scale, &sums[0])
 		return
 	}
 	softmaxRowsAVX2(&s[0], rows, l, scale, &sums[0])
@@ -242,6 +263,10 @@ func (im impl) layerNorm(out, x, res, gamma, beta []float32, eps float32) {
 	if res != nil {
 		r = &res[0]
 	}
+	if im.zmm {
+		layerNormAVX512(&out[0], &x[0], r, &gamma[0], &beta[0], n, eps)
+		return
+	}
 	layerNormAVX2(&out[0], &x[0], r, &gamma[0], &beta[0], n, eps)
 }
 
@@ -256,8 +281,15 @@ func (im impl) geluTile(out []float32, ldo, rows, cols int) {
 		geluTileRows(im, out, ldo, rows, cols)
 		return
 	}
+	if im.zmm {
+		geluTileAVX512(&out[0], ldo, rows, cols)
+		return
+	}
 	geluTileAVX2(&out[0], ldo, rows, cols)
 }
 
 // HasBF16 reports whether the CPU has AVX512_BF16 (VDPBF16PS).
 func HasBF16() bool { return hasAVX512() && cpu.X86.HasAVX512BF16 }
+
+// wide reports whether the variant has both 256- and 512-bit vector helpers.
+func (im impl) wide() bool { return im.kind == kindAVX512 }

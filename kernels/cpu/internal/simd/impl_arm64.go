@@ -91,16 +91,63 @@ func (im impl) axpy(alpha float32, x, y []float32) {
 func (im impl) expSum(x []float32, scale, sub float32) float32 { return expSumGeneric(x, scale, sub) }
 func (im impl) max(x []float32) float32                        { return maxGeneric(x) }
 
-// softmaxRows, scaleRows and layerNorm have no NEON kernels yet: the Go
-// twins serve every variant.
+// softmaxRows and scaleRows have no NEON kernels yet: the Go twins serve
+// every variant.
 func (im impl) softmaxRows(s []float32, rows, l int, scale float32, sums []float32) {
 	softmaxRowsGeneric(s, rows, l, scale, sums)
 }
 func (im impl) scaleRows(o []float32, ldo, rows, n int, sums []float32) {
 	scaleRowsGeneric(o, ldo, rows, n, sums)
 }
+
+// lnSumNEON is layerNormGeneric's first pass over n values, a multiple of
+// 16; res may be nil.
+//
+//go:noescape
+func lnSumNEON(out, x, res *float32, n int, s *[16]float64)
+
+// lnSqNEON is its second pass over n values, a multiple of 32.
+//
+//go:noescape
+func lnSqNEON(out *float32, mean float32, n int, q *[32]float32)
+
+// lnAffNEON is its third pass over n values, a multiple of 16.
+//
+//go:noescape
+func lnAffNEON(out, gamma, beta *float32, inv float32, n int)
+
 func (im impl) layerNorm(out, x, res, gamma, beta []float32, eps float32) {
-	layerNormGeneric(out, x, res, gamma, beta, eps)
+	if im.kind != kindNEON {
+		layerNormGeneric(out, x, res, gamma, beta, eps)
+		return
+	}
+	layerNormPasses(out, x, res, gamma, beta, eps, lnKernels{
+		sum: func(out, x, res []float32, s *[16]float64) int {
+			n := len(out) &^ 15
+			if n > 0 {
+				var r *float32
+				if res != nil {
+					r = &res[0]
+				}
+				lnSumNEON(&out[0], &x[0], r, n, s)
+			}
+			return n
+		},
+		sq: func(out []float32, mean float32, q *[32]float32) int {
+			n := len(out) &^ 31
+			if n > 0 {
+				lnSqNEON(&out[0], mean, n, q)
+			}
+			return n
+		},
+		aff: func(out, gamma, beta []float32, inv float32) int {
+			n := len(out) &^ 15
+			if n > 0 {
+				lnAffNEON(&out[0], &gamma[0], &beta[0], inv, n)
+			}
+			return n
+		},
+	})
 }
 
 func (im impl) geluTile(out []float32, ldo, rows, cols int) { geluTileRows(im, out, ldo, rows, cols) }
@@ -110,3 +157,7 @@ func HasBF16() bool { return false }
 
 func (im impl) kernelBF16(t *tileArgs)                { kernelBF16Generic(t, im.nr) }
 func (im impl) bf16Words(dst []uint32, src []float32) { bf16WordsGeneric(dst, src) }
+
+// wide reports whether the variant has both 256- and 512-bit vector helpers:
+// never on arm64.
+func (im impl) wide() bool { return false }

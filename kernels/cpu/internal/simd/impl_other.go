@@ -37,3 +37,7 @@ func HasBF16() bool { return false }
 
 func (im impl) kernelBF16(t *tileArgs)                { kernelBF16Generic(t, im.nr) }
 func (im impl) bf16Words(dst []uint32, src []float32) { bf16WordsGeneric(dst, src) }
+
+// wide reports whether the variant has both 256- and 512-bit vector helpers:
+// the Go twins have neither.
+func (im impl) wide() bool { return false }

@@ -114,10 +114,28 @@ func scaleRowsGeneric(o []float32, ldo, rows, n int, sums []float32) {
 //	inv = float32(1 / √(float64(tree32(q))/n + eps))
 //	out[i] = fma(d[i]·inv, gamma[i], beta[i])
 func layerNormGeneric(out, x, res, gamma, beta []float32, eps float32) {
+	layerNormPasses(out, x, res, gamma, beta, eps, lnKernels{})
+}
+
+// lnKernels are vector kernels for the leading elements of layerNormGeneric's
+// three passes, for variants that vectorise them in pieces (NEON): each does
+// its pass over the first elements, feeding the same lanes in the same order,
+// and returns how many it did; the Go loops do the rest. A nil one does none.
+type lnKernels struct {
+	sum func(out, x, res []float32, s *[16]float64) int       // y = x + res into out; s[i%16] += float64(y)
+	sq  func(out []float32, mean float32, q *[32]float32) int // d = y − mean into out; q[i%32] = fma(d, d, q[i%32])
+	aff func(out, gamma, beta []float32, inv float32) int     // out = fma(d·inv, gamma, beta)
+}
+
+func layerNormPasses(out, x, res, gamma, beta []float32, eps float32, k lnKernels) {
 	n := len(out)
 	x, gamma, beta = x[:n], gamma[:n], beta[:n]
 	var s [16]float64
-	for i := range out {
+	i := 0
+	if k.sum != nil {
+		i = k.sum(out, x, res, &s)
+	}
+	for ; i < n; i++ {
 		y := x[i]
 		if res != nil {
 			y += res[i]
@@ -127,14 +145,22 @@ func layerNormGeneric(out, x, res, gamma, beta []float32, eps float32) {
 	}
 	mean := float32(tree16(&s) / float64(n))
 	var q [32]float32
-	for i, y := range out {
-		d := y - mean
+	i = 0
+	if k.sq != nil {
+		i = k.sq(out, mean, &q)
+	}
+	for ; i < n; i++ {
+		d := out[i] - mean
 		out[i] = d
 		q[i%32] = fma32(d, d, q[i%32])
 	}
 	inv := float32(1 / math.Sqrt(float64(tree32(&q))/float64(n)+float64(eps)))
-	for i, d := range out {
-		out[i] = fma32(d*inv, gamma[i], beta[i])
+	i = 0
+	if k.aff != nil {
+		i = k.aff(out, gamma, beta, inv)
+	}
+	for ; i < n; i++ {
+		out[i] = fma32(out[i]*inv, gamma[i], beta[i])
 	}
 }
 

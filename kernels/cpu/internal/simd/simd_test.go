@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -368,6 +370,32 @@ func TestGELUVariants(t *testing.T) {
 	}
 }
 
+// TestGELUTileVariants holds every variant's in-place GELU of a strided
+// block (the GEMM's epilogue) to the twin bit for bit, at widths with every
+// 8- and 16-lane remainder, and checks it leaves the columns past the block
+// alone.
+func TestGELUTileVariants(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	const rows, ldo = 5, 72
+	src := make([]float32, rows*ldo)
+	for i := range src {
+		src[i] = float32(r.NormFloat64() * 4)
+	}
+	for _, im := range helperImpls() {
+		for _, cols := range []int{8, 16, 24, 32, 40, 48, 56, 64, 5, 19} {
+			want := slices.Clone(src)
+			for row := range rows {
+				geluGeneric(want[row*ldo:row*ldo+cols], want[row*ldo:row*ldo+cols])
+			}
+			got := slices.Clone(src)
+			im.geluTile(got, ldo, rows, cols)
+			if i := sameBits(want, got); i >= 0 {
+				t.Errorf("%s cols=%d: [%d,%d] = %g, twin %g (input %g)", im.name, cols, i/ldo, i%ldo, got[i], want[i], src[i])
+			}
+		}
+	}
+}
+
 func TestDotAxpy(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
 	for _, im := range impls() {
@@ -470,6 +498,11 @@ func TestVariants(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("Best() = %s is not among Variants()", Best().Name())
+	}
+	for _, v := range vs {
+		if d := v.Describe(); !strings.HasPrefix(d, v.Name()) {
+			t.Errorf("%s: Describe() = %q, want it to start with the name", v.Name(), d)
+		}
 	}
 	r := rand.New(rand.NewPCG(19, 20))
 	x, w := randSlice(r, 9*40), PackW(randSlice(r, 20*40), 20, 40)

@@ -349,6 +349,89 @@ GLOBL rowConst<>(SB), RODATA|NOPTR, $24
 	VPSLLD       $23, Y6, Y6; \
 	VMULPS       Y6, Y5, Y0
 
+// MAXTAIL8 folds the row's last l mod 8 scores (R9 > 0 of them, at
+// (SI)(BX*4), mask at AX+4·R10) into the 8 lane maxima in Y1; lanes past l
+// read -Inf.
+#define MAXTAIL8 \
+	VMOVUPS      (AX)(R10*4), Y3; \
+	VMASKMOVPS   (SI)(BX*4), Y3, Y0; \
+	VBROADCASTSS rowConst<>+0(SB), Y4; \
+	VBLENDVPS    Y3, Y0, Y4, Y0; \
+	VMAXPS       Y1, Y0, Y1
+
+// NEGSCALEDMAX sets X3 = -(scale·max) from the lane maxima in Y1 (maxTree8;
+// the sign flipped, as Go's -m), scale in X8.
+#define NEGSCALEDMAX \
+	VEXTRACTF128 $1, Y1, X3; \
+	VMAXPS       X3, X1, X3; \
+	VMOVHLPS     X3, X3, X4; \
+	VMAXPS       X4, X3, X3; \
+	VMOVSHDUP    X3, X4; \
+	VMAXSS       X4, X3, X3; \
+	VMULSS       X8, X3, X3; \
+	VMOVSS       rowConst<>+4(SB), X4; \
+	VXORPS       X4, X3, X3
+
+// EXPTAIL8 replaces the row's last l mod 8 scores by their exponentials
+// (EXP8 of scale·x + neg) and adds them to the lane sums in Y1; lanes past l
+// add +0.
+#define EXPTAIL8 \
+	VMOVUPS     (AX)(R10*4), Y3; \
+	VMASKMOVPS  (SI)(BX*4), Y3, Y0; \
+	VFMADD213PS Y9, Y8, Y0; \
+	EXP8; \
+	VMOVUPS     (AX)(R10*4), Y3; \
+	VMASKMOVPS  Y0, Y3, (SI)(BX*4); \
+	VANDPS      Y3, Y0, Y0; \
+	VADDPS      Y0, Y1, Y1
+
+// LANESUM8 sets X3 = laneSum(Y1): ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)).
+#define LANESUM8 \
+	VEXTRACTF128 $1, Y1, X3; \
+	VHADDPS      X3, X1, X3; \
+	VHADDPS      X3, X3, X3; \
+	VMOVSHDUP    X3, X4; \
+	VADDSS       X4, X3, X3
+
+// LNMEAN sets X4 = float32(tree16 / n) from the four pairwise sums of
+// tree16 in Y4 (float64), n in CX.
+#define LNMEAN \
+	VEXTRACTF128 $1, Y4, X5; \
+	VADDPD       X5, X4, X4; \
+	VUNPCKHPD    X4, X4, X5; \
+	VADDSD       X5, X4, X4; \
+	VCVTSI2SDQ   CX, X5, X5; \
+	VDIVSD       X5, X4, X4; \
+	VCVTSD2SS    X4, X4, X4
+
+// LNINV sets X0 = float32(1 / sqrt(float64(tree32)/n + eps)) from the eight
+// sums of tree32's first step in Y0 (float32), n in CX, eps in the frame.
+#define LNINV \
+	VEXTRACTF128 $1, Y0, X1; \
+	VADDPS       X1, X0, X0; \
+	VMOVHLPS     X0, X1, X1; \
+	VADDPS       X1, X0, X0; \
+	VMOVSHDUP    X0, X1; \
+	VADDSS       X1, X0, X0; \
+	VCVTSS2SD    X0, X0, X0; \
+	VCVTSI2SDQ   CX, X1, X1; \
+	VDIVSD       X1, X0, X0; \
+	VMOVSS       eps+48(FP), X1; \
+	VCVTSS2SD    X1, X1, X1; \
+	VADDSD       X1, X0, X0; \
+	VSQRTSD      X0, X0, X0; \
+	VMOVSD       rowConst<>+16(SB), X1; \
+	VDIVSD       X0, X1, X0; \
+	VCVTSD2SS    X0, X0, X0
+
+// LNAFFINE stores out = fma(d·inv, gamma, beta) for the vector of d at
+// (DI)(BX*4), inv in s, gamma and beta at R12, R13; a and b are temporaries.
+#define LNAFFINE(a, b, s) \
+	VMULPS      (DI)(BX*4), s, a; \
+	VMOVUPS     (R12)(BX*4), b; \
+	VFMADD213PS (R13)(BX*4), b, a; \
+	VMOVUPS     a, (DI)(BX*4)
+
 // func softmaxRowsAVX2(s *float32, rows, l int, scale float32, sums *float32)
 //
 // SI row start, CX l, DX l &^ 7, R9 tail lanes (l mod 8), AX+4·R10 the tail
@@ -391,23 +474,10 @@ smmax:
 smmaxtail:
 	TESTQ        R9, R9
 	JZ           smmaxred
-	VMOVUPS      (AX)(R10*4), Y3
-	VMASKMOVPS   (SI)(BX*4), Y3, Y0
-	VBROADCASTSS rowConst<>+0(SB), Y4
-	VBLENDVPS    Y3, Y0, Y4, Y0    // lanes past l read -Inf
-	VMAXPS       Y1, Y0, Y1
+	MAXTAIL8
 
 smmaxred:
-	// maxTree8, m = scale·max, neg = -m (the sign flipped, as Go's -m).
-	VEXTRACTF128 $1, Y1, X3
-	VMAXPS       X3, X1, X3        // lo > hi ? lo : hi
-	VMOVHLPS     X3, X3, X4
-	VMAXPS       X4, X3, X3
-	VMOVSHDUP    X3, X4
-	VMAXSS       X4, X3, X3
-	VMULSS       X8, X3, X3
-	VMOVSS       rowConst<>+4(SB), X4
-	VXORPS       X4, X3, X3
+	NEGSCALEDMAX
 	VBROADCASTSS X3, Y9
 	VXORPS       Y1, Y1, Y1
 	XORQ         BX, BX
@@ -426,22 +496,10 @@ smexp:
 smexptail:
 	TESTQ       R9, R9
 	JZ          smsum
-	VMOVUPS     (AX)(R10*4), Y3
-	VMASKMOVPS  (SI)(BX*4), Y3, Y0
-	VFMADD213PS Y9, Y8, Y0
-	EXP8
-	VMOVUPS     (AX)(R10*4), Y3
-	VMASKMOVPS  Y0, Y3, (SI)(BX*4)
-	VANDPS      Y3, Y0, Y0         // lanes past l add +0
-	VADDPS      Y0, Y1, Y1
+	EXPTAIL8
 
 smsum:
-	// laneSum: ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)).
-	VEXTRACTF128 $1, Y1, X3
-	VHADDPS      X3, X1, X3
-	VHADDPS      X3, X3, X3
-	VMOVSHDUP    X3, X4
-	VADDSS       X4, X3, X3
+	LANESUM8
 	VMOVSS       X3, (DI)
 	ADDQ         $4, DI
 	LEAQ         (SI)(CX*4), SI
@@ -542,13 +600,7 @@ lnmean:
 	VADDPD       Y5, Y4, Y4
 	VADDPD       Y7, Y6, Y6
 	VADDPD       Y6, Y4, Y4
-	VEXTRACTF128 $1, Y4, X5
-	VADDPD       X5, X4, X4
-	VUNPCKHPD    X4, X4, X5
-	VADDSD       X5, X4, X4
-	VCVTSI2SDQ   CX, X5, X5
-	VDIVSD       X5, X4, X4
-	VCVTSD2SS    X4, X4, X4
+	LNMEAN
 	VBROADCASTSS X4, Y8
 
 	// d = y - mean into out; q[i%32] = fma(d, d, q[i%32]).
@@ -609,22 +661,7 @@ lnvar:
 	VADDPS       Y1, Y0, Y0
 	VADDPS       Y3, Y2, Y2
 	VADDPS       Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS       X1, X0, X0
-	VMOVHLPS     X0, X1, X1
-	VADDPS       X1, X0, X0
-	VMOVSHDUP    X0, X1
-	VADDSS       X1, X0, X0
-	VCVTSS2SD    X0, X0, X0
-	VCVTSI2SDQ   CX, X1, X1
-	VDIVSD       X1, X0, X0
-	VMOVSS       eps+48(FP), X1
-	VCVTSS2SD    X1, X1, X1
-	VADDSD       X1, X0, X0
-	VSQRTSD      X0, X0, X0
-	VMOVSD       rowConst<>+16(SB), X1
-	VDIVSD       X0, X1, X0
-	VCVTSD2SS    X0, X0, X0
+	LNINV
 	VBROADCASTSS X0, Y8
 	XORQ         BX, BX
 
@@ -632,10 +669,7 @@ lnvar:
 lnaff:
 	CMPQ        BX, CX
 	JGE         lndone
-	VMULPS      (DI)(BX*4), Y8, Y0
-	VMOVUPS     (R12)(BX*4), Y1
-	VFMADD213PS (R13)(BX*4), Y1, Y0
-	VMOVUPS     Y0, (DI)(BX*4)
+	LNAFFINE(Y0, Y1, Y8)
 	ADDQ        $8, BX
 	JMP         lnaff
 
@@ -696,5 +730,363 @@ bf16wloop:
 	ADDQ      $32, DI
 	SUBQ      $8, CX
 	JNZ       bf16wloop
+	VZEROUPPER
+	RET
+
+// The 512-bit helpers below are the AVX2 ones above with twice the lanes
+// per instruction, and the same bits: elementwise steps are the same
+// instructions; every sum keeps the AVX2 lanes and their order (a 16-float
+// chunk adds its low half, then its high half, to the 8-lane sums; LayerNorm's
+// 16 and 32 partial sums are the same lanes in two ZMM registers). They use
+// AVX512F only.
+
+// GELU16 is GELU8 on Z0 (result in Z4), with the constants in Z8-Z13 and the
+// erfTab rows in Z16-Z24 (GELUCONST16).
+#define GELU16 \
+	VPANDD      Z8, Z0, Z1; \
+	VMINPS      Z9, Z1, Z1; \
+	VMULPS      Z10, Z1, Z2; \
+	VCVTTPS2DQ  Z2, Z2; \
+	VPMINSD     Z11, Z2, Z2; \
+	VPERMPS     Z16, Z2, Z3; \
+	VSUBPS      Z3, Z1, Z3; \
+	VPERMPS     Z24, Z2, Z4; \
+	VPERMPS     Z23, Z2, Z5; \
+	VFMADD213PS Z5, Z3, Z4; \
+	VPERMPS     Z22, Z2, Z5; \
+	VFMADD213PS Z5, Z3, Z4; \
+	VPERMPS     Z21, Z2, Z5; \
+	VFMADD213PS Z5, Z3, Z4; \
+	VPERMPS     Z20, Z2, Z5; \
+	VFMADD213PS Z5, Z3, Z4; \
+	VPERMPS     Z19, Z2, Z5; \
+	VFMADD213PS Z5, Z3, Z4; \
+	VPERMPS     Z18, Z2, Z5; \
+	VFMADD213PS Z5, Z3, Z4; \
+	VPERMPS     Z17, Z2, Z5; \
+	VFMADD213PS Z5, Z3, Z4; \
+	VPANDD      Z13, Z0, Z6; \
+	VPXORD      Z6, Z4, Z4; \
+	VMULPS      Z12, Z0, Z7; \
+	VFMADD213PS Z7, Z7, Z4
+
+// GELUCONST16 loads GELU16's constants: GELU8's in Z8-Z13 (so GELU8 can run
+// on their low halves) and the nine erfTab rows in Z16-Z24.
+#define GELUCONST16 \
+	VBROADCASTSS     geluConst<>+0(SB), Z8; \
+	VBROADCASTSS     geluConst<>+4(SB), Z9; \
+	VBROADCASTSS     geluConst<>+8(SB), Z10; \
+	VPBROADCASTD     geluConst<>+12(SB), Z11; \
+	VBROADCASTSS     geluConst<>+16(SB), Z12; \
+	VBROADCASTSS     geluConst<>+20(SB), Z13; \
+	VBROADCASTF64X4  erfTab<>+0(SB), Z16; \
+	VBROADCASTF64X4  erfTab<>+32(SB), Z17; \
+	VBROADCASTF64X4  erfTab<>+64(SB), Z18; \
+	VBROADCASTF64X4  erfTab<>+96(SB), Z19; \
+	VBROADCASTF64X4  erfTab<>+128(SB), Z20; \
+	VBROADCASTF64X4  erfTab<>+160(SB), Z21; \
+	VBROADCASTF64X4  erfTab<>+192(SB), Z22; \
+	VBROADCASTF64X4  erfTab<>+224(SB), Z23; \
+	VBROADCASTF64X4  erfTab<>+256(SB), Z24
+
+// func geluTileAVX512(out *float32, ldo, rows, cols int)
+// geluTileAVX2 16 columns at a time; cols is a multiple of 8 (a last 8 go
+// through GELU8).
+TEXT ·geluTileAVX512(SB), NOSPLIT, $0-32
+	MOVQ out+0(FP), DI
+	MOVQ ldo+8(FP), R11
+	SHLQ $2, R11
+	MOVQ rows+16(FP), R8
+	MOVQ cols+24(FP), CX
+	MOVQ CX, DX
+	ANDQ $-16, DX
+	GELUCONST16
+
+gzrow:
+	TESTQ R8, R8
+	JZ    gzdone
+	XORQ  BX, BX
+
+gzloop:
+	CMPQ    BX, DX
+	JGE     gztail
+	VMOVUPS (DI)(BX*4), Z0
+	GELU16
+	VMOVUPS Z4, (DI)(BX*4)
+	ADDQ    $16, BX
+	JMP     gzloop
+
+gztail:
+	CMPQ    BX, CX
+	JGE     gznext
+	VMOVUPS (DI)(BX*4), Y0
+	GELU8
+	VMOVUPS Y4, (DI)(BX*4)
+
+gznext:
+	ADDQ R11, DI
+	DECQ R8
+	JMP  gzrow
+
+gzdone:
+	VZEROUPPER
+	RET
+
+// EXP16 is EXP8 on Z0, with the constants in Z2, Z10-Z15 (as EXP8's) and
+// the polynomial in Z16-Z21; it uses Z3-Z7.
+#define EXP16 \
+	VMINPS      Z10, Z0, Z0; \
+	VMAXPS      Z11, Z0, Z0; \
+	VMULPS      Z12, Z0, Z3; \
+	VRNDSCALEPS $0, Z3, Z3; \
+	VMOVAPS     Z0, Z4; \
+	VFMADD231PS Z13, Z3, Z4; \
+	VFMADD231PS Z14, Z3, Z4; \
+	VMOVAPS     Z16, Z5; \
+	VFMADD213PS Z17, Z4, Z5; \
+	VFMADD213PS Z18, Z4, Z5; \
+	VFMADD213PS Z19, Z4, Z5; \
+	VFMADD213PS Z20, Z4, Z5; \
+	VFMADD213PS Z21, Z4, Z5; \
+	VFMADD213PS Z15, Z4, Z5; \
+	VFMADD213PS Z15, Z4, Z5; \
+	VCVTPS2DQ   Z3, Z6; \
+	VPADDD      Z2, Z6, Z6; \
+	VPSLLD      $23, Z6, Z6; \
+	VMULPS      Z6, Z5, Z0
+
+// func softmaxRowsAVX512(s *float32, rows, l int, scale float32, sums *float32)
+//
+// softmaxRowsAVX2 with the exponentials 16 at a time (the max pass, a load
+// and a VMAXPS per 8 values, stays as it is). Registers as there, plus R12
+// = l &^ 15.
+TEXT ·softmaxRowsAVX512(SB), NOSPLIT, $0-40
+	MOVQ         s+0(FP), SI
+	MOVQ         rows+8(FP), R8
+	MOVQ         l+16(FP), CX
+	MOVQ         sums+32(FP), DI
+	VBROADCASTSS scale+24(FP), Z8
+	VBROADCASTSS expConst<>+0(SB), Z10
+	VBROADCASTSS expConst<>+4(SB), Z11
+	VBROADCASTSS expConst<>+8(SB), Z12
+	VBROADCASTSS expConst<>+12(SB), Z13
+	VBROADCASTSS expConst<>+16(SB), Z14
+	VBROADCASTSS expConst<>+44(SB), Z15
+	VPBROADCASTD expConst<>+48(SB), Z2
+	VBROADCASTSS expConst<>+20(SB), Z16
+	VBROADCASTSS expConst<>+24(SB), Z17
+	VBROADCASTSS expConst<>+28(SB), Z18
+	VBROADCASTSS expConst<>+32(SB), Z19
+	VBROADCASTSS expConst<>+36(SB), Z20
+	VBROADCASTSS expConst<>+40(SB), Z21
+	MOVQ         CX, DX
+	ANDQ         $-8, DX
+	MOVQ         CX, R12
+	ANDQ         $-16, R12
+	MOVQ         CX, R9
+	SUBQ         DX, R9
+	LEAQ         tailMask<>(SB), AX
+	MOVQ         $8, R10
+	SUBQ         R9, R10
+
+szrow:
+	TESTQ        R8, R8
+	JZ           szdone
+	VBROADCASTSS rowConst<>+0(SB), Y1
+	XORQ         BX, BX
+
+szmax:
+	CMPQ    BX, DX
+	JGE     szmaxtail
+	VMOVUPS (SI)(BX*4), Y0
+	VMAXPS  Y1, Y0, Y1
+	ADDQ    $8, BX
+	JMP     szmax
+
+szmaxtail:
+	TESTQ        R9, R9
+	JZ           szmaxred
+	MAXTAIL8
+
+szmaxred:
+	NEGSCALEDMAX
+	VBROADCASTSS X3, Z9
+	VXORPS       Y1, Y1, Y1
+	XORQ         BX, BX
+
+szexp16:
+	CMPQ          BX, R12
+	JGE           szexp8
+	VMOVUPS       (SI)(BX*4), Z0
+	VFMADD213PS   Z9, Z8, Z0
+	EXP16
+	VMOVUPS       Z0, (SI)(BX*4)
+	VEXTRACTF64X4 $1, Z0, Y3
+	VADDPS        Y0, Y1, Y1
+	VADDPS        Y3, Y1, Y1
+	ADDQ          $16, BX
+	JMP           szexp16
+
+szexp8:
+	CMPQ        BX, DX
+	JGE         szexptail
+	VMOVUPS     (SI)(BX*4), Y0
+	VFMADD213PS Y9, Y8, Y0
+	EXP8
+	VMOVUPS     Y0, (SI)(BX*4)
+	VADDPS      Y0, Y1, Y1
+	ADDQ        $8, BX
+
+szexptail:
+	TESTQ       R9, R9
+	JZ          szsum
+	EXPTAIL8
+
+szsum:
+	LANESUM8
+	VMOVSS       X3, (DI)
+	ADDQ         $4, DI
+	LEAQ         (SI)(CX*4), SI
+	DECQ         R8
+	JMP          szrow
+
+szdone:
+	VZEROUPPER
+	RET
+
+// func layerNormAVX512(out, x, res, gamma, beta *float32, n int, eps float32)
+// layerNormAVX2 16 values at a time: the float64 sums s[0:8], s[8:16] in Z4,
+// Z5 and the squares q[0:16], q[16:32] in Z0, Z1, each lane fed the values
+// it is fed there, in the same order; n is a multiple of 8.
+TEXT ·layerNormAVX512(SB), NOSPLIT, $0-52
+	MOVQ   out+0(FP), DI
+	MOVQ   x+8(FP), SI
+	MOVQ   res+16(FP), R11
+	MOVQ   gamma+24(FP), R12
+	MOVQ   beta+32(FP), R13
+	MOVQ   n+40(FP), CX
+	MOVQ   CX, DX
+	ANDQ   $-16, DX
+	MOVL   $0xff, AX
+	KMOVW  AX, K1                  // the low 8 lanes
+	VPXORQ Z4, Z4, Z4
+	VPXORQ Z5, Z5, Z5
+	XORQ   BX, BX
+
+	// y = x + res into out; s[i%16] += float64(y).
+lzsum16:
+	CMPQ    BX, DX
+	JGE     lzsum8
+	VMOVUPS (SI)(BX*4), Z0
+	TESTQ   R11, R11
+	JZ      lzsum16a
+	VADDPS  (R11)(BX*4), Z0, Z0
+
+lzsum16a:
+	VMOVUPS       Z0, (DI)(BX*4)
+	VCVTPS2PD     Y0, Z2
+	VADDPD        Z2, Z4, Z4
+	VEXTRACTF64X4 $1, Z0, Y1
+	VCVTPS2PD     Y1, Z2
+	VADDPD        Z2, Z5, Z5
+	ADDQ          $16, BX
+	JMP           lzsum16
+
+lzsum8:
+	CMPQ    BX, CX
+	JGE     lzmean
+	VMOVUPS (SI)(BX*4), Y0
+	TESTQ   R11, R11
+	JZ      lzsum8a
+	VADDPS  (R11)(BX*4), Y0, Y0
+
+lzsum8a:
+	VMOVUPS   Y0, (DI)(BX*4)
+	VCVTPS2PD Y0, Z2
+	VADDPD    Z2, Z4, Z4
+
+lzmean:
+	// tree16 as layerNormAVX2's: (s[j]+s[j+4]) + (s[j+8]+s[j+12]), ...
+	VEXTRACTF64X4 $1, Z4, Y6
+	VADDPD        Y6, Y4, Y4
+	VEXTRACTF64X4 $1, Z5, Y7
+	VADDPD        Y7, Y5, Y5
+	VADDPD        Y5, Y4, Y4
+	LNMEAN
+	VBROADCASTSS  X4, Z8
+
+	// d = y - mean into out; q[i%32] = fma(d, d, q[i%32]).
+	VPXORQ Z0, Z0, Z0
+	VPXORQ Z1, Z1, Z1
+	XORQ   BX, BX
+	MOVQ   CX, R9
+	ANDQ   $-32, R9
+
+lzsq32:
+	CMPQ        BX, R9
+	JGE         lzsqtail
+	VMOVUPS     (DI)(BX*4), Z4
+	VMOVUPS     64(DI)(BX*4), Z5
+	VSUBPS      Z8, Z4, Z4
+	VSUBPS      Z8, Z5, Z5
+	VMOVUPS     Z4, (DI)(BX*4)
+	VMOVUPS     Z5, 64(DI)(BX*4)
+	VFMADD231PS Z4, Z4, Z0
+	VFMADD231PS Z5, Z5, Z1
+	ADDQ        $32, BX
+	JMP         lzsq32
+
+lzsqtail:
+	// 0, 8, 16 or 24 values left: q[0:8], q[0:16], then q[16:24].
+	MOVQ        CX, R9
+	SUBQ        BX, R9
+	CMPQ        R9, $16
+	JLT         lzsq8
+	VMOVUPS     (DI)(BX*4), Z4
+	VSUBPS      Z8, Z4, Z4
+	VMOVUPS     Z4, (DI)(BX*4)
+	VFMADD231PS Z4, Z4, Z0
+	ADDQ        $16, BX
+	CMPQ        BX, CX
+	JGE         lzvar
+	VMOVUPS     (DI)(BX*4), Y4
+	VSUBPS      Y8, Y4, Y4
+	VMOVUPS     Y4, (DI)(BX*4)
+	VFMADD231PS Z4, Z4, K1, Z1
+	JMP         lzvar
+
+lzsq8:
+	TESTQ       R9, R9
+	JZ          lzvar
+	VMOVUPS     (DI)(BX*4), Y4
+	VSUBPS      Y8, Y4, Y4
+	VMOVUPS     Y4, (DI)(BX*4)
+	VFMADD231PS Z4, Z4, K1, Z0
+
+lzvar:
+	// tree32 as layerNormAVX2's: (q[j]+q[j+8]) + (q[j+16]+q[j+24]), ...
+	VEXTRACTF64X4 $1, Z0, Y2
+	VADDPS        Y2, Y0, Y0
+	VEXTRACTF64X4 $1, Z1, Y3
+	VADDPS        Y3, Y1, Y1
+	VADDPS        Y1, Y0, Y0
+	LNINV
+	VBROADCASTSS  X0, Z8
+	XORQ          BX, BX
+
+	// out = fma(d·inv, gamma, beta).
+lzaff16:
+	CMPQ        BX, DX
+	JGE         lzaff8
+	LNAFFINE(Z0, Z1, Z8)
+	ADDQ        $16, BX
+	JMP         lzaff16
+
+lzaff8:
+	CMPQ        BX, CX
+	JGE         lzdone
+	LNAFFINE(Y0, Y1, Y8)
+
+lzdone:
 	VZEROUPPER
 	RET

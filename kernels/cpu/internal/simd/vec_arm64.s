@@ -146,3 +146,133 @@ geluloop:
 
 geludone:
 	RET
+
+// The LayerNorm passes' vector parts (see layerNormPasses): the float64 sums
+// s[i%16], the fused squares q[i%32] and the affine step, each lane fed what
+// layerNormGeneric feeds it, in the same order.
+#define FADD2D(m, n, d) WORD $(0x4E60D400 | (m<<16) | (n<<5) | d)
+#define FCVTL2D(n, d) WORD $(0x0E617800 | (n<<5) | d)
+#define FCVTL22D(n, d) WORD $(0x4E617800 | (n<<5) | d)
+
+// func lnSumNEON(out, x, res *float32, n int, s *[16]float64)
+// out[i] = x[i] + res[i] (res may be nil); s[i%16] += float64(out[i]); n is
+// a multiple of 16.
+TEXT ·lnSumNEON(SB), NOSPLIT, $0-40
+	MOVD out+0(FP), R0
+	MOVD x+8(FP), R1
+	MOVD res+16(FP), R2
+	MOVD n+24(FP), R3
+	MOVD s+32(FP), R4
+	ADD  $64, R4, R5
+	VLD1 (R4), [V16.D2, V17.D2, V18.D2, V19.D2]
+	VLD1 (R5), [V20.D2, V21.D2, V22.D2, V23.D2]
+	CBZ  R3, lnsdone
+
+lnsloop:
+	VLD1.P 64(R1), [V0.S4, V1.S4, V2.S4, V3.S4]
+	CBZ    R2, lnsstore
+	VLD1.P 64(R2), [V4.S4, V5.S4, V6.S4, V7.S4]
+	FADD4S(4, 0, 0)
+	FADD4S(5, 1, 1)
+	FADD4S(6, 2, 2)
+	FADD4S(7, 3, 3)
+
+lnsstore:
+	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R0)
+	FCVTL2D(0, 8)
+	FCVTL22D(0, 9)
+	FCVTL2D(1, 10)
+	FCVTL22D(1, 11)
+	FCVTL2D(2, 12)
+	FCVTL22D(2, 13)
+	FCVTL2D(3, 14)
+	FCVTL22D(3, 15)
+	FADD2D(8, 16, 16)
+	FADD2D(9, 17, 17)
+	FADD2D(10, 18, 18)
+	FADD2D(11, 19, 19)
+	FADD2D(12, 20, 20)
+	FADD2D(13, 21, 21)
+	FADD2D(14, 22, 22)
+	FADD2D(15, 23, 23)
+	SUBS   $16, R3, R3
+	BNE    lnsloop
+
+lnsdone:
+	VST1 [V16.D2, V17.D2, V18.D2, V19.D2], (R4)
+	VST1 [V20.D2, V21.D2, V22.D2, V23.D2], (R5)
+	RET
+
+// func lnSqNEON(out *float32, mean float32, n int, q *[32]float32)
+// out[i] -= mean; q[i%32] = fma(out[i], out[i], q[i%32]); n is a multiple
+// of 32.
+TEXT ·lnSqNEON(SB), NOSPLIT, $0-32
+	MOVD  out+0(FP), R0
+	FMOVS mean+8(FP), F0
+	VDUP  V0.S[0], V0.S4
+	MOVD  n+16(FP), R3
+	MOVD  q+24(FP), R4
+	ADD   $64, R4, R5
+	VLD1  (R4), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1  (R5), [V20.S4, V21.S4, V22.S4, V23.S4]
+	CBZ   R3, lnqdone
+
+lnqloop:
+	ADD    $64, R0, R6
+	VLD1   (R0), [V1.S4, V2.S4, V3.S4, V4.S4]
+	VLD1   (R6), [V5.S4, V6.S4, V7.S4, V8.S4]
+	FSUB4S(0, 1, 1)
+	FSUB4S(0, 2, 2)
+	FSUB4S(0, 3, 3)
+	FSUB4S(0, 4, 4)
+	FSUB4S(0, 5, 5)
+	FSUB4S(0, 6, 6)
+	FSUB4S(0, 7, 7)
+	FSUB4S(0, 8, 8)
+	VST1.P [V1.S4, V2.S4, V3.S4, V4.S4], 64(R0)
+	VST1.P [V5.S4, V6.S4, V7.S4, V8.S4], 64(R0)
+	VFMLA  V1.S4, V1.S4, V16.S4
+	VFMLA  V2.S4, V2.S4, V17.S4
+	VFMLA  V3.S4, V3.S4, V18.S4
+	VFMLA  V4.S4, V4.S4, V19.S4
+	VFMLA  V5.S4, V5.S4, V20.S4
+	VFMLA  V6.S4, V6.S4, V21.S4
+	VFMLA  V7.S4, V7.S4, V22.S4
+	VFMLA  V8.S4, V8.S4, V23.S4
+	SUBS   $32, R3, R3
+	BNE    lnqloop
+
+lnqdone:
+	VST1 [V16.S4, V17.S4, V18.S4, V19.S4], (R4)
+	VST1 [V20.S4, V21.S4, V22.S4, V23.S4], (R5)
+	RET
+
+// func lnAffNEON(out, gamma, beta *float32, inv float32, n int)
+// out[i] = fma(out[i]·inv, gamma[i], beta[i]); n is a multiple of 16.
+TEXT ·lnAffNEON(SB), NOSPLIT, $0-40
+	MOVD  out+0(FP), R0
+	MOVD  gamma+8(FP), R1
+	MOVD  beta+16(FP), R2
+	FMOVS inv+24(FP), F0
+	VDUP  V0.S[0], V0.S4
+	MOVD  n+32(FP), R3
+	CBZ   R3, lnadone
+
+lnaloop:
+	VLD1   (R0), [V1.S4, V2.S4, V3.S4, V4.S4]
+	VLD1.P 64(R1), [V5.S4, V6.S4, V7.S4, V8.S4]
+	VLD1.P 64(R2), [V16.S4, V17.S4, V18.S4, V19.S4]
+	FMUL4S(0, 1, 1)
+	FMUL4S(0, 2, 2)
+	FMUL4S(0, 3, 3)
+	FMUL4S(0, 4, 4)
+	VFMLA  V5.S4, V1.S4, V16.S4
+	VFMLA  V6.S4, V2.S4, V17.S4
+	VFMLA  V7.S4, V3.S4, V18.S4
+	VFMLA  V8.S4, V4.S4, V19.S4
+	VST1.P [V16.S4, V17.S4, V18.S4, V19.S4], 64(R0)
+	SUBS   $16, R3, R3
+	BNE    lnaloop
+
+lnadone:
+	RET
