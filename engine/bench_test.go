@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minilm-dev/minilm/kernels/cpu"
 	"github.com/stretchr/testify/require"
 )
 
@@ -52,9 +53,15 @@ func BenchmarkScore(b *testing.B) {
 	if _, err := os.Stat(bigModelDir); err != nil {
 		b.Skipf("full-size model not found at %s: %v", bigModelDir, err)
 	}
-	for _, threads := range []int{1, 2} {
-		b.Run(fmt.Sprintf("cpu/threads=%d/batch=64", threads), func(b *testing.B) {
-			m := loadModel(b, bigModelDir, Options{Threads: threads})
+	for _, c := range []struct {
+		threads   int
+		precision string
+	}{{1, "f32"}, {2, "f32"}, {1, "bf16"}, {2, "bf16"}} {
+		b.Run(fmt.Sprintf("cpu/%s/threads=%d/batch=64", c.precision, c.threads), func(b *testing.B) {
+			if c.precision == "bf16" && !cpu.HasBF16() {
+				b.Skip("this CPU lacks AVX512_BF16: the bf16 precision is refused here")
+			}
+			m := loadModel(b, bigModelDir, Options{Threads: c.threads, Precision: c.precision})
 			pairs := benchPairs(b)
 			seqs := make([]Sequence, len(pairs))
 			for i, p := range pairs {

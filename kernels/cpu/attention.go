@@ -97,7 +97,7 @@ func (be *Backend) attentionHead(a *attnScratch, out, qkv []float32, l, h, hd in
 	if l == 0 {
 		return
 	}
-	a.k.Pack(qkv[h:], 3*h, l, hd)
+	be.simd.Pack(&a.k, qkv[h:], 3*h, l, hd)
 	a.vt.PackT(qkv[2*h:], 3*h, hd, l)
 	step := queryBlock(l)
 	for q0 := 0; q0 < l; q0 += step {

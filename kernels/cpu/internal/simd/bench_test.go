@@ -169,3 +169,23 @@ func BenchmarkBF16Words(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPack is the attention kernel's per-head repack of K (one pair's
+// 87 tokens and a 512-token sequence, 32 columns, row stride 3·384) on every
+// variant; bytes are the float32s moved.
+func BenchmarkPack(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{87, 512} {
+		const k, ld = 32, 1152
+		w := randSlice(r, (n-1)*ld+k)
+		for _, v := range Variants() {
+			b.Run(fmt.Sprintf("%s/L=%d", v.Name(), n), func(b *testing.B) {
+				var p PackedW
+				b.SetBytes(int64(4 * n * k))
+				for b.Loop() {
+					v.Pack(&p, w, ld, n, k)
+				}
+			})
+		}
+	}
+}

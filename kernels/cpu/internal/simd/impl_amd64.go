@@ -2,7 +2,11 @@
 
 package simd
 
-import "golang.org/x/sys/cpu"
+import (
+	"math"
+
+	"golang.org/x/sys/cpu"
+)
 
 type implKind uint8
 
@@ -293,3 +297,39 @@ func HasBF16() bool { return hasAVX512() && cpu.X86.HasAVX512BF16 }
 
 // wide reports whether the variant has both 256- and 512-bit vector helpers.
 func (im impl) wide() bool { return im.kind == kindAVX512 }
+
+// packPanelAVX512 is packPanelGeneric with one masked gather per c: idx
+// holds j·ldw for the 16 lanes, and lanes j ≥ nv are written as 0.
+//
+//go:noescape
+func packPanelAVX512(panel, w *float32, idx *[panelW]int32, nv, k int)
+
+// packPanel16AVX512 is packPanelGeneric for nv = 16 and k = 16·blocks, by
+// 16×16 transposes in registers.
+//
+//go:noescape
+func packPanel16AVX512(panel, w *float32, ldw, blocks int)
+
+// packPanel transposes whole 16×16 blocks in registers, several times
+// faster than gathering them, and gathers the rest (a last panel of fewer
+// than 16 rows, columns past the last multiple of 16).
+func (im impl) packPanel(panel, w []float32, ldw, nv, k int) {
+	// The gather's indices are int32 element offsets.
+	if im.kind != kindAVX512 || (panelW-1)*ldw > math.MaxInt32 {
+		packPanelGeneric(panel, w, ldw, nv, k)
+		return
+	}
+	c := 0
+	if nv == panelW && k >= panelW {
+		packPanel16AVX512(&panel[0], &w[0], ldw, k/panelW)
+		c = k &^ (panelW - 1)
+	}
+	if c == k {
+		return
+	}
+	var idx [panelW]int32
+	for j := range idx {
+		idx[j] = int32(j * ldw)
+	}
+	packPanelAVX512(&panel[c*panelW], &w[c], &idx, nv, k-c)
+}

@@ -41,3 +41,5 @@ func (im impl) bf16Words(dst []uint32, src []float32) { bf16WordsGeneric(dst, sr
 // wide reports whether the variant has both 256- and 512-bit vector helpers:
 // the Go twins have neither.
 func (im impl) wide() bool { return false }
+
+func (im impl) packPanel(panel, w []float32, ldw, nv, k int) { packPanelGeneric(panel, w, ldw, nv, k) }

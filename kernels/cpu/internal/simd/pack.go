@@ -31,26 +31,40 @@ func PackW(w []float32, n, k int) *PackedW {
 }
 
 // Pack makes p the (n,k) matrix W[r,c] = w[r·ldw + c]. It panics if w is too
-// short, ldw < k or a dimension is negative.
-func (p *PackedW) Pack(w []float32, ldw, n, k int) {
+// short, ldw < k or a dimension is negative. It is the Go twin of
+// Variant.Pack.
+func (p *PackedW) Pack(w []float32, ldw, n, k int) { p.pack(w, ldw, n, k, packPanelGeneric) }
+
+// Pack is p.Pack(w, ldw, n, k) with the variant's panel transpose (AVX-512:
+// one masked gather per k), writing the same values.
+func (v Variant) Pack(p *PackedW, w []float32, ldw, n, k int) { p.pack(w, ldw, n, k, v.im.packPanel) }
+
+func (p *PackedW) pack(w []float32, ldw, n, k int, panelOf func(panel, w []float32, ldw, nv, k int)) {
 	if n < 0 || k < 0 || ldw < k || (n > 0 && len(w) < (n-1)*ldw+k) {
 		panic("simd: PackedW.Pack: w too short for (n,k) with stride ldw, or negative dimension")
 	}
 	p.reset(n, k)
-	// A panel at a time, writing it in order: its 16 source rows stay in L1
-	// while every k gathers one value from each.
-	var rows [panelW][]float32
+	if k == 0 {
+		return
+	}
 	for r0 := 0; r0 < n; r0 += panelW {
-		nv := min(panelW, n-r0)
-		for j := range nv {
-			rows[j] = w[(r0+j)*ldw : (r0+j)*ldw+k]
-		}
-		panel := p.data[r0*k : r0*k+panelW*k]
-		for c := 0; c < k; c++ {
-			dst := panel[c*panelW : c*panelW+panelW]
-			for j, row := range rows[:nv] {
-				dst[j] = row[c]
-			}
+		panelOf(p.data[r0*k:r0*k+panelW*k], w[r0*ldw:], ldw, min(panelW, n-r0), k)
+	}
+}
+
+// packPanelGeneric writes one panel: panel[c·16 + j] = w[j·ldw + c] for
+// j < nv ≤ 16 and c < k, leaving the lanes j ≥ nv as they are (reset zeroed
+// them). The nv source rows stay in L1 while every c gathers one value from
+// each, and the panel is written in order.
+func packPanelGeneric(panel, w []float32, ldw, nv, k int) {
+	var rows [panelW][]float32
+	for j := range nv {
+		rows[j] = w[j*ldw : j*ldw+k]
+	}
+	for c := range k {
+		dst := panel[c*panelW : c*panelW+panelW]
+		for j, row := range rows[:nv] {
+			dst[j] = row[c]
 		}
 	}
 }

@@ -571,3 +571,32 @@ func TestPackStrided(t *testing.T) {
 		}
 	}
 }
+
+// TestPackVariants checks every variant's Pack against the Go twin's bits,
+// on the attention kernel's shapes (K of one head: L rows of 32 with row
+// stride 3·384) and ragged ones, the source ending exactly where its last
+// row does, each into a PackedW that held a larger matrix before.
+func TestPackVariants(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	for _, v := range Variants() {
+		t.Run(v.Name(), func(t *testing.T) {
+			var got, want PackedW
+			for _, s := range [][3]int{{87, 32, 1152}, {512, 32, 1152}, {1, 32, 1152}, {17, 5, 9}, {16, 1, 1}, {33, 40, 40}, {3, 0, 7}, {0, 4, 4}} {
+				n, k, ld := s[0], s[1], s[2]
+				big := randSlice(r, 48*48)
+				got.Pack(big, 48, 48, 48)
+				w := randSlice(r, max(0, (n-1)*ld+k))
+				want.Pack(w, ld, n, k)
+				v.Pack(&got, w, ld, n, k)
+				if got.N() != n || got.K() != k || len(got.data) != len(want.data) {
+					t.Fatalf("(%d,%d,ld %d): packed as (%d,%d) with %d floats, want %d", n, k, ld, got.N(), got.K(), len(got.data), len(want.data))
+				}
+				for i := range want.data {
+					if math.Float32bits(got.data[i]) != math.Float32bits(want.data[i]) {
+						t.Fatalf("(%d,%d,ld %d): data[%d] = %v, want %v", n, k, ld, i, got.data[i], want.data[i])
+					}
+				}
+			}
+		})
+	}
+}
