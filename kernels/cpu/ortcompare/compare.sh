@@ -12,6 +12,13 @@
 # checks that both engines agree on every logit. Where the CPU has AVX512_BF16
 # each round also runs `minilm score --precision bf16`, and the report puts
 # its speed beside f32's with its max and mean |Δscore| against f32.
+#
+# Each round also runs the repo's own FP32 peak benchmark (KernelPeak: the
+# best microkernel on L1-resident data, one core), and the report puts
+# minilm's useful GFLOP/s (every GEMM and attention product over real tokens,
+# from the pairs' token counts and the model's config.json, as
+# engine.BenchmarkScore counts them) against twice that peak: the fraction of
+# the 2-core machine the whole process uses.
 set -euo pipefail
 rounds=${1:-5}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,12 +36,29 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 (cd "$root" && CGO_ENABLED=0 go build -o "$work/minilm" ./cmd/minilm)
+(cd "$root" && CGO_ENABLED=0 go test -c -o "$work/simd.test" ./kernels/cpu/internal/simd)
+peak() {
+	"$work/simd.test" -test.run '^$' -test.bench '^BenchmarkKernelPeak$' |
+		awk '{for (i = 2; i <= NF; i++) if ($i == "GFLOP/s" && $(i-1) > m) m = $(i-1)} END {print m}'
+}
+gflop=$(node -e '
+const fs = require("fs");
+const c = JSON.parse(fs.readFileSync(process.argv[1] + "/config.json"));
+const H = c.hidden_size, I = c.intermediate_size, layers = c.num_hidden_layers;
+let f = 0;
+for (const l of fs.readFileSync(process.argv[2], "utf8").split("\n").filter(Boolean)) {
+  const L = JSON.parse(l).input_ids.length;
+  f += layers * (2 * L * H * (4 * H + 2 * I) + 4 * L * L * H) + 2 * H * H + 2 * H;
+}
+console.log(f / 1e9);
+' "$model" "$pairs")
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 n=$(wc -l <"$pairs")
 : >"$work/minilm.txt"
 : >"$work/ort.txt"
 : >"$work/bf16.txt"
+: >"$work/peak.txt"
 bf16=0
 grep -qw avx512_bf16 /proc/cpuinfo 2>/dev/null && bf16=1
 for r in $(seq "$rounds"); do
@@ -47,6 +71,9 @@ for r in $(seq "$rounds"); do
 	printf 'round %d: minilm %.1f pairs/s (whole process)   onnxruntime %.1f pairs/s (inference only, sorted batches)\n' "$r" "$m" "$o"
 	echo "$m" >>"$work/minilm.txt"
 	echo "$o" >>"$work/ort.txt"
+	p=$(peak)
+	printf 'round %d: FP32 peak %.1f GFLOP/s on one core (KernelPeak)\n' "$r" "$p"
+	echo "$p" >>"$work/peak.txt"
 	if [ "$bf16" = 1 ]; then
 		start=$(date +%s.%N)
 		"$work/minilm" score --quiet --threads 2 --batch-size 64 --precision bf16 --model "$model" -o "$work/scores-bf16.jsonl" "$pairs"
@@ -67,6 +94,11 @@ ours.forEach((s, i) => { worst = Math.max(worst, Math.abs(s - ort[i])); });
 console.log(`agreement: max |minilm - onnxruntime| over ${ours.length} logits = ${worst.toExponential(2)}`);
 ' "$work/ort.json" "$work/scores.jsonl"
 printf 'median over %d rounds: minilm %.1f pairs/s, onnxruntime %.1f pairs/s, ratio %.2fx\n' "$rounds" "$mm" "$om" "$(awk -v a="$mm" -v b="$om" 'BEGIN {print a / b}')"
+pm=$(median <"$work/peak.txt")
+awk -v mm="$mm" -v n="$n" -v g="$gflop" -v p="$pm" 'BEGIN {
+	u = mm * g / n
+	printf "fraction of peak: minilm %.1f useful GFLOP/s (%.3f GFLOP/pair) = %.1f%% of 2 x %.1f GFLOP/s (median KernelPeak)\n", u, g / n, 100 * u / (2 * p), p
+}'
 if [ "$bf16" = 1 ]; then
 	bm=$(median <"$work/bf16.txt")
 	node -e '

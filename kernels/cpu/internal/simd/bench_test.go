@@ -154,14 +154,15 @@ func BenchmarkKernelPeakBF16(b *testing.B) {
 func kernelPeakBF16(im impl) float64 { return timeTile(im, im.kernelBF16, 2*mr*im.nr*2*peakK) }
 
 // BenchmarkBF16Words is the bf16 rounding of one batch's GEMM input rows
-// (5568 × 384), on every variant; bytes are the float32s read.
+// (5568 × 384), on every variant and both AVX-512 forms; bytes are the float32s read.
 func BenchmarkBF16Words(b *testing.B) {
 	const m, k = 5568, 384
 	r := rand.New(rand.NewPCG(5, 5))
 	x := randSlice(r, m*k)
 	xw := make([]uint32, m*k/2)
-	for _, v := range Variants() {
-		b.Run(v.Name(), func(b *testing.B) {
+	for _, im := range helperImpls() {
+		v := Variant{im}
+		b.Run(im.name, func(b *testing.B) {
 			b.SetBytes(4 * m * k)
 			for b.Loop() {
 				v.BF16Words(xw, k/2, x, k, m, k)

@@ -74,6 +74,11 @@ func gemm6x32BF16(t *tileArgs)
 //go:noescape
 func bf16WordsAVX2(dst *uint32, src *float32, n int)
 
+// bf16WordsAVX512 is bf16WordsAVX2 in 16-float steps: the same words.
+//
+//go:noescape
+func bf16WordsAVX512(dst *uint32, src *float32, n int)
+
 // geluAVX2 is `for i := range n { dst[i] = gelu1(src[i]) }`; n is a multiple
 // of 8.
 //
@@ -125,16 +130,19 @@ func (im impl) kernelBF16(t *tileArgs) {
 func (im impl) bf16Words(dst []uint32, src []float32) {
 	n := 0
 	if im.kind != kindGeneric {
-		if n = len(src) / 2 &^ 7; n > 0 {
+		if n = len(src) / 2 &^ 7; n > 0 && im.zmm {
+			bf16WordsAVX512(&dst[0], &src[0], n)
+		} else if n > 0 {
 			bf16WordsAVX2(&dst[0], &src[0], n)
 		}
 	}
 	bf16WordsGeneric(dst[n:], src[2*n:])
 }
 
-// The AVX-512 variant runs the 512-bit GELU tile, softmax and LayerNorm
-// where they are measured faster (zmmFaster); the other vector helpers are
-// AVX2's: they load once per arithmetic instruction, or are off the hot path.
+// The AVX-512 variant runs the 512-bit GELU tile, softmax, LayerNorm and bf16
+// rounding where they are measured faster (zmmFaster); the other vector
+// helpers are AVX2's: they load once per arithmetic instruction, or are off
+// the hot path.
 
 func (im impl) gelu(dst, src []float32) {
 	src = src[:len(dst)]

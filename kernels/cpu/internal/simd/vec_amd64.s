@@ -1259,3 +1259,36 @@ t16loop:
 t16done:
 	VZEROUPPER
 	RET
+
+// func bf16WordsAVX512(dst *uint32, src *float32, n int)
+// bf16WordsAVX2 16 floats (8 pairs) at a time: the NaN lanes in K1 pick the
+// quieted high halves, VPMOVDW narrows the 16 rounded dwords to words in
+// order; n (pairs) is a multiple of 8.
+TEXT ·bf16WordsAVX512(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VPBROADCASTD bf16Const<>+0(SB), Z10
+	VPBROADCASTD bf16Const<>+4(SB), Z11
+	VPBROADCASTD bf16Const<>+8(SB), Z12
+	VPBROADCASTD bf16Const<>+12(SB), Z13
+	VPBROADCASTD bf16Const<>+16(SB), Z14
+
+bf16zloop:
+	VMOVDQU32 (SI), Z0
+	VPANDD    Z12, Z0, Z4
+	VPCMPGTD  Z13, Z4, K1
+	VPSRLD    $16, Z0, Z6
+	VPORD     Z14, Z6, Z6 // quiet NaN halves: v>>16 | 0x40
+	VPANDD    Z11, Z6, Z2 // v>>16 & 1 (the quiet bit is bit 6)
+	VPADDD    Z10, Z0, Z0
+	VPADDD    Z2, Z0, Z0
+	VPSRLD    $16, Z0, Z0
+	VPBLENDMD Z6, Z0, K1, Z0
+	VPMOVDW   Z0, (DI)
+	ADDQ      $64, SI
+	ADDQ      $32, DI
+	SUBQ      $8, CX
+	JNZ       bf16zloop
+	VZEROUPPER
+	RET
