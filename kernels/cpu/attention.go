@@ -98,7 +98,7 @@ func (be *Backend) attentionHead(a *attnScratch, out, qkv []float32, l, h, hd in
 		return
 	}
 	be.simd.Pack(&a.k, qkv[h:], 3*h, l, hd)
-	a.vt.PackT(qkv[2*h:], 3*h, hd, l)
+	be.simd.PackT(&a.vt, qkv[2*h:], 3*h, hd, l)
 	step := queryBlock(l)
 	for q0 := 0; q0 < l; q0 += step {
 		nq := min(step, l-q0)

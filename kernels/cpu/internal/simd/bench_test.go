@@ -172,8 +172,8 @@ func BenchmarkBF16Words(b *testing.B) {
 }
 
 // BenchmarkPack is the attention kernel's per-head repack of K (one pair's
-// 87 tokens and a 512-token sequence, 32 columns, row stride 3·384) on every
-// variant; bytes are the float32s moved.
+// 87 tokens and a 512-token sequence, 32 columns, row stride 3·384) and, as
+// T, of Vᵀ, on every variant; bytes are the float32s moved.
 func BenchmarkPack(b *testing.B) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, n := range []int{87, 512} {
@@ -185,6 +185,13 @@ func BenchmarkPack(b *testing.B) {
 				b.SetBytes(int64(4 * n * k))
 				for b.Loop() {
 					v.Pack(&p, w, ld, n, k)
+				}
+			})
+			b.Run(fmt.Sprintf("%s/T/L=%d", v.Name(), n), func(b *testing.B) {
+				var p PackedW
+				b.SetBytes(int64(4 * n * k))
+				for b.Loop() {
+					v.PackT(&p, w, ld, k, n)
 				}
 			})
 		}

@@ -341,3 +341,24 @@ func (im impl) packPanel(panel, w []float32, ldw, nv, k int) {
 	}
 	packPanelAVX512(&panel[c*panelW], &w[c], &idx, nv, k-c)
 }
+
+// packTPanelsAVX512 is packTPanelsGeneric for wt with row stride ldwt.
+//
+//go:noescape
+func packTPanelsAVX512(data, wt *float32, ldwt, panels, k int)
+
+// packTPanelsAVX2 is packTPanelsAVX512 in YMM halves.
+//
+//go:noescape
+func packTPanelsAVX2(data, wt *float32, ldwt, panels, k int)
+
+func (im impl) packTPanels(data, wt []float32, ldwt, panels, k int) {
+	switch im.kind {
+	case kindAVX512:
+		packTPanelsAVX512(&data[0], &wt[0], ldwt, panels, k)
+	case kindAVX2:
+		packTPanelsAVX2(&data[0], &wt[0], ldwt, panels, k)
+	default:
+		packTPanelsGeneric(data, wt, ldwt, panels, k)
+	}
+}

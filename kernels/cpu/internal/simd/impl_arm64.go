@@ -163,3 +163,7 @@ func (im impl) bf16Words(dst []uint32, src []float32) { bf16WordsGeneric(dst, sr
 func (im impl) wide() bool { return false }
 
 func (im impl) packPanel(panel, w []float32, ldw, nv, k int) { packPanelGeneric(panel, w, ldw, nv, k) }
+
+func (im impl) packTPanels(data, wt []float32, ldwt, panels, k int) {
+	packTPanelsGeneric(data, wt, ldwt, panels, k)
+}

@@ -71,22 +71,42 @@ func packPanelGeneric(panel, w []float32, ldw, nv, k int) {
 
 // PackT makes p the (n,k) matrix W[r,c] = wt[c·ldwt + r], i.e. the transpose
 // of the (k,n) matrix wt with row stride ldwt. It panics if wt is too short,
-// ldwt < n or a dimension is negative.
-func (p *PackedW) PackT(wt []float32, ldwt, n, k int) {
+// ldwt < n or a dimension is negative. It is the Go twin of Variant.PackT.
+func (p *PackedW) PackT(wt []float32, ldwt, n, k int) { p.packT(wt, ldwt, n, k, packTPanelsGeneric) }
+
+// PackT is p.PackT(wt, ldwt, n, k) with the variant's row copies (AVX-512:
+// one 64-byte load and store per 16 values), writing the same values.
+func (v Variant) PackT(p *PackedW, wt []float32, ldwt, n, k int) {
+	p.packT(wt, ldwt, n, k, v.im.packTPanels)
+}
+
+func (p *PackedW) packT(wt []float32, ldwt, n, k int, panelsOf func(data, wt []float32, ldwt, panels, k int)) {
 	if n < 0 || k < 0 || ldwt < n || (k > 0 && len(wt) < (k-1)*ldwt+n) {
 		panic("simd: PackedW.PackT: wt too short for (k,n) with stride ldwt, or negative dimension")
 	}
 	p.reset(n, k)
-	// Rows of wt are rows of a panel: copy them 16 columns at a time, whole
-	// pieces as one array assignment (a block move, not a memmove call).
-	for c := 0; c < k; c++ {
-		row := wt[c*ldwt : c*ldwt+n]
-		r0 := 0
-		for ; r0+panelW <= n; r0 += panelW {
-			*(*[panelW]float32)(p.data[r0*k+c*panelW:]) = [panelW]float32(row[r0:])
+	if k == 0 {
+		return
+	}
+	full := n / panelW
+	if full > 0 {
+		panelsOf(p.data, wt, ldwt, full, k)
+	}
+	if r0 := full * panelW; r0 < n {
+		for c := range k {
+			copy(p.data[r0*k+c*panelW:], wt[c*ldwt+r0:c*ldwt+n])
 		}
-		if r0 < n {
-			copy(p.data[r0*k+c*panelW:], row[r0:])
+	}
+}
+
+// packTPanelsGeneric fills the first panels whole panels of data from the k
+// rows of wt: rows of wt are rows of a panel, copied 16 columns at a time
+// as one array assignment each.
+func packTPanelsGeneric(data, wt []float32, ldwt, panels, k int) {
+	for c := range k {
+		row := wt[c*ldwt : c*ldwt+panels*panelW]
+		for pn := range panels {
+			*(*[panelW]float32)(data[pn*panelW*k+c*panelW:]) = [panelW]float32(row[pn*panelW:])
 		}
 	}
 }

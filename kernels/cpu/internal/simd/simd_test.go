@@ -600,3 +600,31 @@ func TestPackVariants(t *testing.T) {
 		})
 	}
 }
+
+// TestPackTVariants is TestPackVariants for PackT, on the shapes of
+// attention's Vᵀ (32 columns of L token rows, row stride 3·384) and ragged
+// ones.
+func TestPackTVariants(t *testing.T) {
+	r := rand.New(rand.NewPCG(43, 44))
+	for _, v := range Variants() {
+		t.Run(v.Name(), func(t *testing.T) {
+			var got, want PackedW
+			for _, s := range [][3]int{{32, 87, 1152}, {32, 512, 1152}, {32, 1, 1152}, {17, 5, 20}, {16, 1, 16}, {40, 33, 40}, {5, 3, 7}, {0, 4, 4}, {3, 0, 3}} {
+				n, k, ld := s[0], s[1], s[2]
+				big := randSlice(r, 48*48)
+				got.Pack(big, 48, 48, 48)
+				wt := randSlice(r, max(0, (k-1)*ld+n))
+				want.PackT(wt, ld, n, k)
+				v.PackT(&got, wt, ld, n, k)
+				if got.N() != n || got.K() != k || len(got.data) != len(want.data) {
+					t.Fatalf("(%d,%d,ld %d): packed as (%d,%d) with %d floats, want %d", n, k, ld, got.N(), got.K(), len(got.data), len(want.data))
+				}
+				for i := range want.data {
+					if math.Float32bits(got.data[i]) != math.Float32bits(want.data[i]) {
+						t.Fatalf("(%d,%d,ld %d): data[%d] = %v, want %v", n, k, ld, i, got.data[i], want.data[i])
+					}
+				}
+			}
+		})
+	}
+}
