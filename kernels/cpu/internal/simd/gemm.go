@@ -240,6 +240,17 @@ func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float
 			if kb+t.k == p.k {
 				t.bias = b
 			}
+			if im.multiRow(w.pairs) && full > m0 {
+				// One call for all the whole row groups.
+				for i := range t.x {
+					t.x[i] = &x[m0*ldx+i*ldx+kb]
+				}
+				t.out, t.ldo = &out[m0*ldo+n0], ldo
+				t.groups, t.ldx = (full-m0)/mr, ldx
+				im.tile(&t, w.pairs)
+				t.groups = 1
+				continue
+			}
 			for r0 := m0; r0 < full; r0 += mr {
 				for i := range t.x {
 					t.x[i] = &x[r0*ldx+i*ldx+kb]

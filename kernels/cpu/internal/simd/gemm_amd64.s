@@ -240,12 +240,34 @@ avx2store:
 	VMOVUPS Z10, (SI); \
 	VMOVUPS Z11, 64(SI)
 
-// GEMM6X32(step, zero, start, loop4, tail, bias, store) is the body of a
-// 6×32 ZMM microkernel whose k step is the macro step (AVX512STEP or
-// BF16STEP); the other arguments name its labels. SI walks panel 1, pstep
-// floats after panel 0 (AX).
-#define GEMM6X32(step, zero, start, loop4, tail, bias, store) \
+// NEXTGROUP(top, done) jumps to done after the last of tileArgs.groups row
+// groups; otherwise it moves the six row pointers and out down six rows (in
+// *tileArgs, which LOADROWS reads again) and jumps to top.
+#define NEXTGROUP(top, done) \
+	MOVQ  tileArgs_groups(DI), DX; \
+	DECQ  DX; \
+	JLE   done; \
+	MOVQ  DX, tileArgs_groups(DI); \
+	MOVQ  tileArgs_ldx(DI), DX; \
+	IMULQ $24, DX; \
+	ADDQ  DX, (tileArgs_x+0)(DI); \
+	ADDQ  DX, (tileArgs_x+8)(DI); \
+	ADDQ  DX, (tileArgs_x+16)(DI); \
+	ADDQ  DX, (tileArgs_x+24)(DI); \
+	ADDQ  DX, (tileArgs_x+32)(DI); \
+	ADDQ  DX, (tileArgs_x+40)(DI); \
+	MOVQ  tileArgs_ldo(DI), DX; \
+	IMULQ $24, DX; \
+	ADDQ  DX, tileArgs_out(DI); \
+	JMP   top
+
+// GEMM6X32(step, top, zero, start, loop4, tail, bias, store, done) is the
+// body of a 6×32 ZMM microkernel whose k step is the macro step (AVX512STEP
+// or BF16STEP), over tileArgs.groups row groups; the other arguments name
+// its labels. SI walks panel 1, pstep floats after panel 0 (AX).
+#define GEMM6X32(step, top, zero, start, loop4, tail, bias, store, done) \
 	MOVQ t+0(FP), DI; \
+top: \
 	LOADROWS; \
 	MOVQ  tileArgs_accum(DI), DX; \
 	TESTQ DX, DX; \
@@ -285,12 +307,14 @@ bias: \
 	BIASZ12; \
 store: \
 	STOREZ12; \
+	NEXTGROUP(top, done); \
+done: \
 	VZEROUPPER; \
 	RET
 
 // func gemm6x32AVX512(t *tileArgs)
 TEXT ·gemm6x32AVX512(SB), NOSPLIT, $0-8
-	GEMM6X32(AVX512STEP, avx512zero, avx512start, avx512loop4, avx512tail, avx512bias, avx512store)
+	GEMM6X32(AVX512STEP, avx512top, avx512zero, avx512start, avx512loop4, avx512tail, avx512bias, avx512store, avx512done)
 
 // VDPBF16PS(b1, b2, b3, modrm) is one VDPBF16PS zmm, zmm, zmm (AVX512_BF16),
 // given as bytes because the Go assembler has no mnemonic for it: the EVEX
@@ -326,4 +350,4 @@ TEXT ·gemm6x32AVX512(SB), NOSPLIT, $0-8
 
 // func gemm6x32BF16(t *tileArgs)
 TEXT ·gemm6x32BF16(SB), NOSPLIT, $0-8
-	GEMM6X32(BF16STEP, bf16zero, bf16start, bf16loop4, bf16tail, bf16bias, bf16store)
+	GEMM6X32(BF16STEP, bf16top, bf16zero, bf16start, bf16loop4, bf16tail, bf16bias, bf16store, bf16done)

@@ -20,6 +20,13 @@ type tileArgs struct {
 	bias  *float32     // nr values added after the sums, or nil
 	out   *float32     // out[i·ldo + j] for i < mr, j < nr
 	ldo   int          // row stride of out, in elements
+
+	// groups > 1 (AVX-512 kernels only, see impl.multiRow): the kernel
+	// then does that many row groups one after the other, each mr rows
+	// (mr·ldx elements of X, mr·ldo of out) below the last, with the same
+	// panels, K block and bias; the others do one.
+	groups int
+	ldx    int // row stride of X, in elements (with groups > 1)
 }
 
 // kernelGeneric computes one mr×nr tile (nr = 16 or 32, i.e. one or two

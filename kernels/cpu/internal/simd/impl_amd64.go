@@ -362,3 +362,7 @@ func (im impl) packTPanels(data, wt []float32, ldwt, panels, k int) {
 		packTPanelsGeneric(data, wt, ldwt, panels, k)
 	}
 }
+
+// multiRow reports whether the kernel for a weight (pairs: the bf16 one)
+// does tileArgs.groups row groups in one call: the AVX-512 assembly kernels.
+func (im impl) multiRow(pairs bool) bool { return im.kind == kindAVX512 && (!pairs || im.bf16) }

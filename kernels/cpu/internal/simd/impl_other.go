@@ -47,3 +47,7 @@ func (im impl) packPanel(panel, w []float32, ldw, nv, k int) { packPanelGeneric(
 func (im impl) packTPanels(data, wt []float32, ldwt, panels, k int) {
 	packTPanelsGeneric(data, wt, ldwt, panels, k)
 }
+
+// multiRow reports whether a kernel does tileArgs.groups row groups in one
+// call: the Go twins do one.
+func (im impl) multiRow(pairs bool) bool { return false }
