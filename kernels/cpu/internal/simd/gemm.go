@@ -220,6 +220,12 @@ func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float
 	for g := g0; g < g1; g++ {
 		n0 := g * nr
 		nv := min(nr, p.n-n0)
+		// Two whole column groups at once where the kernel has a form twice
+		// as wide (the same sums); edge rows still go a group at a time.
+		span := 1
+		if im.wide64(w.pairs) && g+1 < g1 && n0+2*nr <= p.n {
+			span = 2
+		}
 		var b *float32
 		if bias != nil {
 			if nv == nr {
@@ -247,7 +253,11 @@ func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float
 				}
 				t.out, t.ldo = &out[m0*ldo+n0], ldo
 				t.groups, t.ldx = (full-m0)/mr, ldx
-				im.tile(&t, w.pairs)
+				if span == 2 {
+					im.tile64(&t)
+				} else {
+					im.tile(&t, w.pairs)
+				}
 				t.groups = 1
 				continue
 			}
@@ -259,28 +269,37 @@ func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float
 				im.tile(&t, w.pairs)
 			}
 		}
-		for r0 := full; r0 < m1; r0 += mr {
-			mv := min(mr, m1-r0)
-			for kb := 0; kb < p.k; kb += kBlock {
-				setK(&t, p, w, n0, kb)
-				if kb+t.k == p.k {
-					t.bias = b
+		for gg := g; gg < g+span; gg++ {
+			if gg > g {
+				n0 = gg * nr // a second group is whole: its bias is in place
+				if bias != nil {
+					b = &bias[n0]
 				}
-				for i := range t.x {
-					t.x[i] = &x[(r0+min(i, mv-1))*ldx+kb]
-				}
-				t.out, t.ldo = &tile[0], nr
-				im.tile(&t, w.pairs)
 			}
-			for i := 0; i < mv; i++ {
-				copy(out[(r0+i)*ldo+n0:(r0+i)*ldo+n0+nv], tile[i*nr:i*nr+nv])
+			for r0 := full; r0 < m1; r0 += mr {
+				mv := min(mr, m1-r0)
+				for kb := 0; kb < p.k; kb += kBlock {
+					setK(&t, p, w, n0, kb)
+					if kb+t.k == p.k {
+						t.bias = b
+					}
+					for i := range t.x {
+						t.x[i] = &x[(r0+min(i, mv-1))*ldx+kb]
+					}
+					t.out, t.ldo = &tile[0], nr
+					im.tile(&t, w.pairs)
+				}
+				for i := 0; i < mv; i++ {
+					copy(out[(r0+i)*ldo+n0:(r0+i)*ldo+n0+nv], tile[i*nr:i*nr+nv])
+				}
 			}
 		}
 		if gelu {
-			// The group's finished columns for all the block's rows, while
-			// they are still in L1/L2: one vector call per group.
-			im.geluTile(out[m0*ldo+n0:], ldo, m1-m0, nv)
+			// The groups' finished columns for all the block's rows, while
+			// they are still in L1/L2: one vector call per call of the kernel.
+			im.geluTile(out[m0*ldo+g*nr:], ldo, m1-m0, nv+(span-1)*nr)
 		}
+		g += span - 1
 	}
 }
 

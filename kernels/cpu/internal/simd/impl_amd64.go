@@ -366,3 +366,17 @@ func (im impl) packTPanels(data, wt []float32, ldwt, panels, k int) {
 // multiRow reports whether the kernel for a weight (pairs: the bf16 one)
 // does tileArgs.groups row groups in one call: the AVX-512 assembly kernels.
 func (im impl) multiRow(pairs bool) bool { return im.kind == kindAVX512 && (!pairs || im.bf16) }
+
+// gemm6x64BF16 is kernelBF16Generic(t, 64) on AVX512_BF16 CPUs, over
+// t.groups row groups: four panels at once.
+//
+//go:noescape
+func gemm6x64BF16(t *tileArgs)
+
+// wide64 reports whether the kernel for a weight (pairs: the bf16 one) has a
+// 6×64 form (tile64), which gemmTask then runs on pairs of whole column
+// groups: the VDPBF16PS kernel, whose 6×32 form has too few accumulators to
+// cover the instruction's latency.
+func (im impl) wide64(pairs bool) bool { return pairs && im.kind == kindAVX512 && im.bf16 }
+
+func (im impl) tile64(t *tileArgs) { gemm6x64BF16(t) }
