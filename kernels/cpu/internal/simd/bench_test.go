@@ -52,13 +52,14 @@ func BenchmarkGemm(b *testing.B) {
 // peakK is the K of the peak tile: operands that stay in L1.
 const peakK = 128
 
-// peakTile is one microkernel call on an L1-resident tile (K = peakK).
-func peakTile(im impl) *tileArgs {
+// peakTile is one microkernel call on an L1-resident tile (K = peakK) of
+// nr columns.
+func peakTile(nr int) *tileArgs {
 	r := rand.New(rand.NewPCG(2, 2))
 	x := randSlice(r, mr*peakK)
-	w := PackW(randSlice(r, 32*peakK), 32, peakK)
-	out := make([]float32, mr*im.nr)
-	t := &tileArgs{k: peakK, w: &w.data[0], out: &out[0], ldo: im.nr}
+	w := PackW(randSlice(r, max(32, nr)*peakK), max(32, nr), peakK)
+	out := make([]float32, mr*nr)
+	t := &tileArgs{k: peakK, w: &w.data[0], pstep: panelW * peakK, out: &out[0], ldo: nr}
 	for i := range t.x {
 		t.x[i] = &x[i*peakK]
 	}
@@ -70,7 +71,7 @@ func peakTile(im impl) *tileArgs {
 func BenchmarkKernelPeak(b *testing.B) {
 	for _, im := range impls() {
 		b.Run(im.name, func(b *testing.B) {
-			t := peakTile(im)
+			t := peakTile(im.nr)
 			for b.Loop() {
 				im.kernel(t)
 			}
@@ -135,23 +136,41 @@ func BenchmarkGemmBF16(b *testing.B) {
 	}
 }
 
-// BenchmarkKernelPeakBF16 runs the VDPBF16PS microkernel on an L1-resident
-// tile of peakK pairs (2·peakK bf16 products per output).
+// BenchmarkKernelPeakBF16 runs the VDPBF16PS microkernels, 6×32 and 6×64,
+// on an L1-resident tile of peakK pairs (2·peakK bf16 products per output).
 func BenchmarkKernelPeakBF16(b *testing.B) {
 	if !HasBF16() {
 		b.Skip("this CPU lacks AVX512_BF16")
 	}
 	im := best()
-	t := peakTile(im)
-	for b.Loop() {
-		im.kernelBF16(t)
+	for _, nr := range []int{im.nr, 2 * im.nr} {
+		b.Run(fmt.Sprintf("6x%d", nr), func(b *testing.B) {
+			t := peakTile(nr)
+			for b.Loop() {
+				bf16Kernel(im, nr)(t)
+			}
+			b.ReportMetric(2*float64(mr*nr*2*peakK)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
 	}
-	b.ReportMetric(2*float64(mr*im.nr*2*peakK)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
-// kernelPeakBF16 is kernelPeak for the VDPBF16PS kernel: the ceiling
-// BenchmarkGemmBF16 quotes its fraction of.
-func kernelPeakBF16(im impl) float64 { return timeTile(im, im.kernelBF16, 2*mr*im.nr*2*peakK) }
+// bf16Kernel is the VDPBF16PS microkernel nr columns wide.
+func bf16Kernel(im impl, nr int) func(*tileArgs) {
+	if nr == 2*im.nr {
+		return im.tile64
+	}
+	return im.kernelBF16
+}
+
+// kernelPeakBF16 is kernelPeak for the VDPBF16PS kernels, the widest the
+// GEMM runs: the ceiling BenchmarkGemmBF16 quotes its fraction of.
+func kernelPeakBF16(im impl) float64 {
+	nr := im.nr
+	if im.wide64(true) {
+		nr *= 2
+	}
+	return timeTile(nr, bf16Kernel(im, nr), 2*mr*nr*2*peakK)
+}
 
 // BenchmarkBF16Words is the bf16 rounding of one batch's GEMM input rows
 // (5568 × 384), on every variant and both AVX-512 forms; bytes are the float32s read.

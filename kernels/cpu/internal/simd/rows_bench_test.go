@@ -10,12 +10,12 @@ import (
 // kernelPeak measures the variant's microkernel on an L1-resident tile for
 // about 20 ms (BenchmarkKernelPeak's loop): the single-core FP32 ceiling the
 // fused-kernel benchmarks quote their fraction of.
-func kernelPeak(im impl) float64 { return timeTile(im, im.kernel, 2*mr*im.nr*peakK) }
+func kernelPeak(im impl) float64 { return timeTile(im.nr, im.kernel, 2*mr*im.nr*peakK) }
 
-// timeTile runs kernel on the peak tile for about 20 ms and returns its
-// GFLOP/s, counting flops per call.
-func timeTile(im impl, kernel func(*tileArgs), flops int) float64 {
-	t := peakTile(im)
+// timeTile runs kernel on the peak tile of nr columns for about 20 ms and
+// returns its GFLOP/s, counting flops per call.
+func timeTile(nr int, kernel func(*tileArgs), flops int) float64 {
+	t := peakTile(nr)
 	n, start := 0, time.Now()
 	for time.Since(start) < 20*time.Millisecond {
 		for range 1000 {
