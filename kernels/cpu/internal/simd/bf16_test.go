@@ -213,9 +213,10 @@ func checkGemmBF16(t *testing.T, v Variant, r *rand.Rand, m, n, k int, mag float
 }
 
 // gemmBF16Shapes cover whole and edge row groups and column groups, odd K,
-// K past one K block of pairs (kBlock pairs = 2·kBlock elements), and N
-// wide enough for a task to hold several column groups (the 6×64 kernel's
-// pairs of them, and a group left over, whole or at the edge).
+// K past one and two K blocks of pairs (kBlockWide pairs = 2·kBlockWide
+// elements on AVX-512, kBlock pairs elsewhere), and N wide enough for a task
+// to hold several column groups (the 6×64 kernel's pairs of them, and a
+// group left over, whole or at the edge).
 var gemmBF16Shapes = []struct{ m, n, k int }{
 	{1, 1, 1}, {6, 32, 2}, {7, 33, 65}, {13, 16, 301}, {6, 40, 600}, {12, 64, 1101}, {20, 48, 384},
 	{13, 647, 301}, {18, 520, 1600},

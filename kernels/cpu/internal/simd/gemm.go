@@ -14,17 +14,29 @@ type impl struct {
 // a 1 MiB L2, leaving room for one or two weight panels and the output).
 const xBlockBytes = 256 << 10
 
-// kBlock is the K block of one microkernel call: the hidden size of the
-// MiniLM models, so that the Q/K/V, attention-output and FFN-in GEMMs make
-// one call per tile with no accumulator store and reload, and K = 1536 four.
-// The 32-wide kernels' two-panel block (48 KiB) then streams from L2 at a
-// third of its bandwidth rather than staying in L1, and the whole process
-// measured 6% faster than with 256 (Zen 5, AVX-512; the 16-wide AVX2
-// kernel's 24 KiB block was not measured on a 32 KiB-L1 AVX2 machine).
-// The block boundaries are fixed multiples of kBlock, whatever M and the
-// tiling, and the sums carry across them exactly (see kernelGeneric), so
-// kBlock changes no result.
-const kBlock = 384
+// kBlock is the K block of one microkernel call: a 16-wide weight panel
+// block (16 KiB) and six X row pieces (6 KiB) stay in a 32 KiB L1. The block
+// boundaries are fixed multiples of the variant's block (impl.kBlock),
+// whatever M and the tiling, and the sums carry across them exactly (see
+// kernelGeneric), so the block size changes no result.
+const kBlock = 256
+
+// kBlockWide is the AVX-512 kernels' K block: the hidden size of the MiniLM
+// models, so that the Q/K/V, attention-output and FFN-in GEMMs make one call
+// per tile with no accumulator store and reload, and K = 1536 four. The
+// 32-wide kernels' two-panel block (48 KiB) then streams from L2 at a third
+// of its bandwidth rather than staying in L1, and the whole process measured
+// 0.935× the time of kBlock's (Zen 5). The 16-wide kernels keep kBlock,
+// measured on a 32 KiB-L1 AVX2 machine, where 384 would overflow L1.
+const kBlockWide = 384
+
+// kBlock is the variant's K block.
+func (im impl) kBlock() int {
+	if im.nr == 2*panelW {
+		return kBlockWide
+	}
+	return kBlock
+}
 
 // maxMC caps the rows of an M block, so that a small K still gives several
 // M blocks to share out.
@@ -217,6 +229,7 @@ func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float
 		bscr [2 * panelW]float32      // bias of an edge tile, zero padded
 	)
 	t.pstep = panelW * p.k
+	kbs := im.kBlock()
 	for g := g0; g < g1; g++ {
 		n0 := g * nr
 		nv := min(nr, p.n-n0)
@@ -241,8 +254,8 @@ func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float
 		if nv < nr {
 			full = m0
 		}
-		for kb := 0; kb < p.k; kb += kBlock {
-			setK(&t, p, w, n0, kb)
+		for kb := 0; kb < p.k; kb += kbs {
+			setK(&t, p, w, n0, kb, kbs)
 			if kb+t.k == p.k {
 				t.bias = b
 			}
@@ -278,8 +291,8 @@ func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float
 			}
 			for r0 := full; r0 < m1; r0 += mr {
 				mv := min(mr, m1-r0)
-				for kb := 0; kb < p.k; kb += kBlock {
-					setK(&t, p, w, n0, kb)
+				for kb := 0; kb < p.k; kb += kbs {
+					setK(&t, p, w, n0, kb, kbs)
 					if kb+t.k == p.k {
 						t.bias = b
 					}
@@ -312,11 +325,11 @@ func (im impl) tile(t *tileArgs, pairs bool) {
 	im.kernel(t)
 }
 
-// setK points t at K block kb of column group n0, without the bias (which
-// only the last K block adds; the caller sets it, so that an edge tile's
-// padded bias can stay on the stack).
-func setK(t *tileArgs, p *gemmPlan, w *PackedW, n0, kb int) {
-	t.k = min(kBlock, p.k-kb)
+// setK points t at the K block of kbs starting at kb, in column group n0,
+// without the bias (which only the last K block adds; the caller sets it, so
+// that an edge tile's padded bias can stay on the stack).
+func setK(t *tileArgs, p *gemmPlan, w *PackedW, n0, kb, kbs int) {
+	t.k = min(kbs, p.k-kb)
 	t.w = &w.data[n0*p.k+kb*panelW]
 	t.accum = min(kb, 1)
 	t.bias = nil

@@ -466,7 +466,7 @@ func TestPublicAPI(t *testing.T) {
 func TestGemmIsOneFMAChain(t *testing.T) {
 	r := rand.New(rand.NewPCG(17, 18))
 	for _, im := range impls() {
-		for _, k := range []int{1, kBlock - 1, kBlock, kBlock + 1, 2*kBlock + 37} {
+		for _, k := range []int{1, kBlock - 1, kBlock, kBlock + 1, kBlockWide - 1, kBlockWide, kBlockWide + 1, 2*kBlockWide + 37} {
 			const m, n = 8, 35
 			x, wf, bias := randSlice(r, m*k), randSlice(r, n*k), randSlice(r, n)
 			out := make([]float32, m*n)
