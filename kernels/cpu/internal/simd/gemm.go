@@ -212,11 +212,12 @@ func (im impl) gemm(out []float32, ldo int, x []float32, ldx int, m int, w *Pack
 
 // gemmTask computes the tile of out numbered task: rows of M block
 // task/nBlks, column groups of N block task%nBlks. Loops, outer to inner:
-// column group, K block, row group, so that one K block of a group's weight
-// panels stays in L1 while the block's X rows (in L2) stream past it. Edge
-// tiles (rows past M or columns past N) go through a one-tile scratch, all
-// their K blocks in a row; the order of the K blocks, hence every sum, is the
-// same either way.
+// column group (two at once for a 6×64 kernel), K block, row group (all the
+// whole ones in one call for a multiRow kernel), so that one K block of a
+// group's weight panels stays near while the block's X rows (in L2) stream
+// past it. Edge tiles (rows past M or columns past N) go through a one-tile
+// scratch, all their K blocks in a row; the order of the K blocks, hence
+// every sum, is the same either way.
 func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float32, ldx int, w *PackedW, bias []float32, gelu bool) {
 	nr := im.nr
 	m0 := task / p.nBlks * p.mc
