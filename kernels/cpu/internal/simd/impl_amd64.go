@@ -19,7 +19,11 @@ const (
 func makeImpl(k implKind) impl {
 	switch k {
 	case kindAVX512:
-		return impl{name: "avx512", kind: k, nr: 2 * panelW, bf16: cpu.X86.HasAVX512BF16, zmm: zmmFaster()}
+		im := impl{name: "avx512", kind: k, nr: 2 * panelW, bf16: cpu.X86.HasAVX512BF16, zmm: zmmFaster()}
+		if im.bf16 {
+			im.bf16x64 = gemm6x64BF16
+		}
+		return im
 	case kindAVX2:
 		return impl{name: "avx2", kind: k, nr: panelW}
 	}
@@ -342,25 +346,18 @@ func (im impl) packPanel(panel, w []float32, ldw, nv, k int) {
 	packPanelAVX512(&panel[c*panelW], &w[c], &idx, nv, k-c)
 }
 
-// packTPanelsAVX512 is packTPanelsGeneric for wt with row stride ldwt.
-//
-//go:noescape
-func packTPanelsAVX512(data, wt *float32, ldwt, panels, k int)
-
-// packTPanelsAVX2 is packTPanelsAVX512 in YMM halves.
+// packTPanelsAVX2 is packTPanelsGeneric for wt with row stride ldwt, two
+// YMM loads and stores per 16 floats (as fast here as one ZMM pair).
 //
 //go:noescape
 func packTPanelsAVX2(data, wt *float32, ldwt, panels, k int)
 
 func (im impl) packTPanels(data, wt []float32, ldwt, panels, k int) {
-	switch im.kind {
-	case kindAVX512:
-		packTPanelsAVX512(&data[0], &wt[0], ldwt, panels, k)
-	case kindAVX2:
-		packTPanelsAVX2(&data[0], &wt[0], ldwt, panels, k)
-	default:
+	if im.kind == kindGeneric {
 		packTPanelsGeneric(data, wt, ldwt, panels, k)
+		return
 	}
+	packTPanelsAVX2(&data[0], &wt[0], ldwt, panels, k)
 }
 
 // multiRow reports whether the kernel for a weight (pairs: the bf16 one)
@@ -368,15 +365,7 @@ func (im impl) packTPanels(data, wt []float32, ldwt, panels, k int) {
 func (im impl) multiRow(pairs bool) bool { return im.kind == kindAVX512 && (!pairs || im.bf16) }
 
 // gemm6x64BF16 is kernelBF16Generic(t, 64) on AVX512_BF16 CPUs, over
-// t.groups row groups: four panels at once.
+// t.groups row groups: four panels at once (impl.bf16x64).
 //
 //go:noescape
 func gemm6x64BF16(t *tileArgs)
-
-// wide64 reports whether the kernel for a weight (pairs: the bf16 one) has a
-// 6×64 form (tile64), which gemmTask then runs on pairs of whole column
-// groups: the VDPBF16PS kernel, whose 6×32 form has too few accumulators to
-// cover the instruction's latency.
-func (im impl) wide64(pairs bool) bool { return pairs && im.kind == kindAVX512 && im.bf16 }
-
-func (im impl) tile64(t *tileArgs) { gemm6x64BF16(t) }

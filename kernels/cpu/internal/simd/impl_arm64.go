@@ -171,10 +171,3 @@ func (im impl) packTPanels(data, wt []float32, ldwt, panels, k int) {
 // multiRow reports whether a kernel does tileArgs.groups row groups in one
 // call: none here.
 func (im impl) multiRow(pairs bool) bool { return false }
-
-// wide64 reports whether a kernel has a 6×64 form: none here.
-func (im impl) wide64(pairs bool) bool { return false }
-
-// tile64 is the 6×64 bf16 kernel: its Go twin (wide64 is false here, so
-// gemmTask does not call it).
-func (im impl) tile64(t *tileArgs) { kernelBF16Generic(t, 4*panelW) }

@@ -36,7 +36,8 @@ func PackW(w []float32, n, k int) *PackedW {
 func (p *PackedW) Pack(w []float32, ldw, n, k int) { p.pack(w, ldw, n, k, packPanelGeneric) }
 
 // Pack is p.Pack(w, ldw, n, k) with the variant's panel transpose (AVX-512:
-// one masked gather per k), writing the same values.
+// 16×16 register transposes, masked gathers for the rest), writing the same
+// values.
 func (v Variant) Pack(p *PackedW, w []float32, ldw, n, k int) { p.pack(w, ldw, n, k, v.im.packPanel) }
 
 func (p *PackedW) pack(w []float32, ldw, n, k int, panelOf func(panel, w []float32, ldw, nv, k int)) {
@@ -74,8 +75,8 @@ func packPanelGeneric(panel, w []float32, ldw, nv, k int) {
 // ldwt < n or a dimension is negative. It is the Go twin of Variant.PackT.
 func (p *PackedW) PackT(wt []float32, ldwt, n, k int) { p.packT(wt, ldwt, n, k, packTPanelsGeneric) }
 
-// PackT is p.PackT(wt, ldwt, n, k) with the variant's row copies (AVX-512:
-// one 64-byte load and store per 16 values), writing the same values.
+// PackT is p.PackT(wt, ldwt, n, k) with the variant's row copies (vector
+// loads and stores), writing the same values.
 func (v Variant) PackT(p *PackedW, wt []float32, ldwt, n, k int) {
 	p.packT(wt, ldwt, n, k, v.im.packTPanels)
 }

@@ -572,59 +572,45 @@ func TestPackStrided(t *testing.T) {
 	}
 }
 
-// TestPackVariants checks every variant's Pack against the Go twin's bits,
-// on the attention kernel's shapes (K of one head: L rows of 32 with row
-// stride 3·384) and ragged ones, the source ending exactly where its last
-// row does, each into a PackedW that held a larger matrix before.
+// TestPackVariants checks every variant's Pack and PackT against the Go
+// twins' bits, on the attention kernel's shapes (K of one head: L rows of 32,
+// and Vᵀ: 32 columns of L rows, both with row stride 3·384) and ragged ones,
+// the source ending exactly where its last row does, each into a PackedW
+// that held a larger matrix before.
 func TestPackVariants(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
-	for _, v := range Variants() {
-		t.Run(v.Name(), func(t *testing.T) {
-			var got, want PackedW
-			for _, s := range [][3]int{{87, 32, 1152}, {512, 32, 1152}, {1, 32, 1152}, {17, 5, 9}, {16, 1, 1}, {33, 40, 40}, {3, 0, 7}, {0, 4, 4}} {
-				n, k, ld := s[0], s[1], s[2]
-				big := randSlice(r, 48*48)
-				got.Pack(big, 48, 48, 48)
-				w := randSlice(r, max(0, (n-1)*ld+k))
-				want.Pack(w, ld, n, k)
-				v.Pack(&got, w, ld, n, k)
-				if got.N() != n || got.K() != k || len(got.data) != len(want.data) {
-					t.Fatalf("(%d,%d,ld %d): packed as (%d,%d) with %d floats, want %d", n, k, ld, got.N(), got.K(), len(got.data), len(want.data))
-				}
-				for i := range want.data {
-					if math.Float32bits(got.data[i]) != math.Float32bits(want.data[i]) {
-						t.Fatalf("(%d,%d,ld %d): data[%d] = %v, want %v", n, k, ld, i, got.data[i], want.data[i])
+	for _, c := range []struct {
+		name   string
+		twin   func(p *PackedW, src []float32, ld, n, k int)
+		packed func(v Variant, p *PackedW, src []float32, ld, n, k int)
+		srcLen func(ld, n, k int) int
+		shapes [][3]int // n, k, ld
+	}{
+		{"Pack", (*PackedW).Pack, Variant.Pack, func(ld, n, k int) int { return (n-1)*ld + k },
+			[][3]int{{87, 32, 1152}, {512, 32, 1152}, {1, 32, 1152}, {17, 5, 9}, {16, 1, 1}, {33, 40, 40}, {3, 0, 7}, {0, 4, 4}}},
+		{"PackT", (*PackedW).PackT, Variant.PackT, func(ld, n, k int) int { return (k-1)*ld + n },
+			[][3]int{{32, 87, 1152}, {32, 512, 1152}, {32, 1, 1152}, {17, 5, 20}, {16, 1, 16}, {40, 33, 40}, {5, 3, 7}, {0, 4, 4}, {3, 0, 3}}},
+	} {
+		for _, v := range Variants() {
+			t.Run(c.name+"/"+v.Name(), func(t *testing.T) {
+				var got, want PackedW
+				for _, s := range c.shapes {
+					n, k, ld := s[0], s[1], s[2]
+					big := randSlice(r, 48*48)
+					got.Pack(big, 48, 48, 48)
+					src := randSlice(r, max(0, c.srcLen(ld, n, k)))
+					c.twin(&want, src, ld, n, k)
+					c.packed(v, &got, src, ld, n, k)
+					if got.N() != n || got.K() != k || len(got.data) != len(want.data) {
+						t.Fatalf("(%d,%d,ld %d): packed as (%d,%d) with %d floats, want %d", n, k, ld, got.N(), got.K(), len(got.data), len(want.data))
+					}
+					for i := range want.data {
+						if math.Float32bits(got.data[i]) != math.Float32bits(want.data[i]) {
+							t.Fatalf("(%d,%d,ld %d): data[%d] = %v, want %v", n, k, ld, i, got.data[i], want.data[i])
+						}
 					}
 				}
-			}
-		})
-	}
-}
-
-// TestPackTVariants is TestPackVariants for PackT, on the shapes of
-// attention's Vᵀ (32 columns of L token rows, row stride 3·384) and ragged
-// ones.
-func TestPackTVariants(t *testing.T) {
-	r := rand.New(rand.NewPCG(43, 44))
-	for _, v := range Variants() {
-		t.Run(v.Name(), func(t *testing.T) {
-			var got, want PackedW
-			for _, s := range [][3]int{{32, 87, 1152}, {32, 512, 1152}, {32, 1, 1152}, {17, 5, 20}, {16, 1, 16}, {40, 33, 40}, {5, 3, 7}, {0, 4, 4}, {3, 0, 3}} {
-				n, k, ld := s[0], s[1], s[2]
-				big := randSlice(r, 48*48)
-				got.Pack(big, 48, 48, 48)
-				wt := randSlice(r, max(0, (k-1)*ld+n))
-				want.PackT(wt, ld, n, k)
-				v.PackT(&got, wt, ld, n, k)
-				if got.N() != n || got.K() != k || len(got.data) != len(want.data) {
-					t.Fatalf("(%d,%d,ld %d): packed as (%d,%d) with %d floats, want %d", n, k, ld, got.N(), got.K(), len(got.data), len(want.data))
-				}
-				for i := range want.data {
-					if math.Float32bits(got.data[i]) != math.Float32bits(want.data[i]) {
-						t.Fatalf("(%d,%d,ld %d): data[%d] = %v, want %v", n, k, ld, i, got.data[i], want.data[i])
-					}
-				}
-			}
-		})
+			})
+		}
 	}
 }

@@ -1293,10 +1293,10 @@ bf16zloop:
 	VZEROUPPER
 	RET
 
-// func packTPanelsAVX512(data, wt *float32, ldwt, panels, k int)
+// func packTPanelsAVX2(data, wt *float32, ldwt, panels, k int)
 // For c < k and pn < panels: the 16 floats at wt + c·ldwt + 16·pn go to
-// data + (pn·16·k + c·16), one ZMM load and store each.
-TEXT ·packTPanelsAVX512(SB), NOSPLIT, $0-40
+// data + (pn·16·k + c·16), as two YMM loads and stores.
+TEXT ·packTPanelsAVX2(SB), NOSPLIT, $0-40
 	MOVQ data+0(FP), DI
 	MOVQ wt+8(FP), SI
 	MOVQ ldwt+16(FP), R8
@@ -1312,8 +1312,10 @@ ptrow:
 	MOVQ R10, CX
 
 ptpanel:
-	VMOVUPS (AX), Z0
-	VMOVUPS Z0, (BX)
+	VMOVUPS (AX), Y0
+	VMOVUPS 32(AX), Y1
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, 32(BX)
 	ADDQ    $64, AX
 	ADDQ    R9, BX
 	DECQ    CX
@@ -1322,37 +1324,5 @@ ptpanel:
 	ADDQ    $64, DI
 	DECQ    DX
 	JNZ     ptrow
-	VZEROUPPER
-	RET
-// func packTPanelsAVX2(data, wt *float32, ldwt, panels, k int)
-// packTPanelsAVX512 with two YMM loads and stores per 16 floats.
-TEXT ·packTPanelsAVX2(SB), NOSPLIT, $0-40
-	MOVQ data+0(FP), DI
-	MOVQ wt+8(FP), SI
-	MOVQ ldwt+16(FP), R8
-	SHLQ $2, R8
-	MOVQ panels+24(FP), R10
-	MOVQ k+32(FP), DX
-	MOVQ DX, R9
-	SHLQ $6, R9 // bytes from one panel to the next: 16·k floats
-
-pt2row:
-	MOVQ SI, AX
-	MOVQ DI, BX
-	MOVQ R10, CX
-
-pt2panel:
-	VMOVUPS (AX), Y0
-	VMOVUPS 32(AX), Y1
-	VMOVUPS Y0, (BX)
-	VMOVUPS Y1, 32(BX)
-	ADDQ    $64, AX
-	ADDQ    R9, BX
-	DECQ    CX
-	JNZ     pt2panel
-	ADDQ    R8, SI
-	ADDQ    $64, DI
-	DECQ    DX
-	JNZ     pt2row
 	VZEROUPPER
 	RET
