@@ -160,17 +160,20 @@ func BenchmarkKernelPeakBF16(b *testing.B) {
 
 // bf16Kernel is the VDPBF16PS microkernel nr columns wide, or nil.
 func bf16Kernel(im impl, nr int) func(*tileArgs) {
-	if nr == 2*im.nr {
-		return im.bf16x64
+	switch {
+	case nr == im.nr:
+		return im.kernelBF16
+	case nr == 2*im.nr && im.bf16:
+		return im.kernelBF16Wide
 	}
-	return im.kernelBF16
+	return nil
 }
 
 // kernelPeakBF16 is kernelPeak for the VDPBF16PS kernels, the widest the
 // GEMM runs: the ceiling BenchmarkGemmBF16 quotes its fraction of.
 func kernelPeakBF16(im impl) float64 {
 	nr := im.nr
-	if im.bf16x64 != nil {
+	if im.bf16 {
 		nr *= 2
 	}
 	return timeTile(nr, bf16Kernel(im, nr), 2*mr*nr*2*peakK)

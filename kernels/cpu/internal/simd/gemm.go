@@ -8,12 +8,6 @@ type impl struct {
 	nr   int  // columns of out per microkernel call: 16 or 32
 	bf16 bool // the bf16 GEMM runs VDPBF16PS (kernelBF16)
 	zmm  bool // the GELU tile, softmax, LayerNorm and bf16 rounding run their 512-bit forms (same bits)
-
-	// bf16x64, where not nil, is a 6×64 form of kernelBF16 (the same sums
-	// over four panels), which gemmTask runs on pairs of whole column
-	// groups: the VDPBF16PS kernel, whose 6×32 form has too few
-	// accumulators to cover the instruction's latency.
-	bf16x64 func(*tileArgs)
 }
 
 // xBlockBytes bounds the block of X rows a task keeps hot (about a quarter of
@@ -243,7 +237,7 @@ func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float
 		// Two whole column groups at once where the kernel has a form twice
 		// as wide (the same sums); edge rows still go a group at a time.
 		span := 1
-		if w.pairs && im.bf16x64 != nil && g+1 < g1 && n0+2*nr <= p.n {
+		if w.pairs && im.bf16 && g+1 < g1 && n0+2*nr <= p.n {
 			span = 2
 		}
 		var b *float32
@@ -274,7 +268,7 @@ func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float
 				t.out, t.ldo = &out[m0*ldo+n0], ldo
 				t.groups, t.ldx = (full-m0)/mr, ldx
 				if span == 2 {
-					im.bf16x64(&t)
+					im.kernelBF16Wide(&t)
 				} else {
 					im.tile(&t, w.pairs)
 				}

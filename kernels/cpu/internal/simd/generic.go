@@ -21,10 +21,11 @@ type tileArgs struct {
 	out   *float32     // out[i·ldo + j] for i < mr, j < nr
 	ldo   int          // row stride of out, in elements
 
-	// groups > 1 (AVX-512 kernels only, see impl.multiRow): the kernel
-	// then does that many row groups one after the other, each mr rows
-	// (mr·ldx elements of X, mr·ldo of out) below the last, with the same
-	// panels, K block and bias; the others do one.
+	// groups > 1: the kernel then does that many row groups one after the
+	// other, each mr rows (mr·ldx elements of X, mr·ldo of out) below the
+	// last, with the same panels, K block and bias. gemmTask passes more
+	// than one only to the AVX-512 kernels (impl.multiRow); the Go twins
+	// honour it too, so that they are twins of every call.
 	groups int
 	ldx    int // row stride of X, in elements (with groups > 1)
 }
@@ -43,6 +44,19 @@ func kernelGeneric(t *tileArgs, nr int) { kernelLoop(t, nr, false) }
 // kernelLoop is kernelGeneric, or with bf16 set kernelBF16Generic: x and the
 // panels hold bf16 pairs and dpBF16Pair replaces fma32.
 func kernelLoop(t *tileArgs, nr int, bf16 bool) {
+	g := *t
+	kernelGroup(&g, nr, bf16)
+	for range t.groups - 1 { // not past the last: Go pointers stay inside their object
+		for i := range g.x {
+			g.x[i] = (*float32)(unsafe.Add(unsafe.Pointer(g.x[i]), 4*mr*t.ldx))
+		}
+		g.out = (*float32)(unsafe.Add(unsafe.Pointer(g.out), 4*mr*t.ldo))
+		kernelGroup(&g, nr, bf16)
+	}
+}
+
+// kernelGroup is kernelLoop on one row group.
+func kernelGroup(t *tileArgs, nr int, bf16 bool) {
 	k := t.k
 	w := unsafe.Slice(t.w, (nr/panelW-1)*t.pstep+panelW*k)
 	out := unsafe.Slice(t.out, (mr-1)*t.ldo+nr)

@@ -19,11 +19,7 @@ const (
 func makeImpl(k implKind) impl {
 	switch k {
 	case kindAVX512:
-		im := impl{name: "avx512", kind: k, nr: 2 * panelW, bf16: cpu.X86.HasAVX512BF16, zmm: zmmFaster()}
-		if im.bf16 {
-			im.bf16x64 = gemm6x64BF16
-		}
-		return im
+		return impl{name: "avx512", kind: k, nr: 2 * panelW, bf16: cpu.X86.HasAVX512BF16, zmm: zmmFaster()}
 	case kindAVX2:
 		return impl{name: "avx2", kind: k, nr: panelW}
 	}
@@ -129,6 +125,17 @@ func (im impl) kernelBF16(t *tileArgs) {
 		return
 	}
 	kernelBF16Generic(t, im.nr)
+}
+
+// kernelBF16Wide is kernelBF16 twice as wide (four panels), which gemmTask
+// runs on pairs of whole column groups where the variant has VDPBF16PS: the
+// 6×32 form has too few accumulators to cover the instruction's latency.
+func (im impl) kernelBF16Wide(t *tileArgs) {
+	if im.bf16 {
+		gemm6x64BF16(t)
+		return
+	}
+	kernelBF16Generic(t, 2*im.nr)
 }
 
 func (im impl) bf16Words(dst []uint32, src []float32) {
@@ -365,7 +372,7 @@ func (im impl) packTPanels(data, wt []float32, ldwt, panels, k int) {
 func (im impl) multiRow(pairs bool) bool { return im.kind == kindAVX512 && (!pairs || im.bf16) }
 
 // gemm6x64BF16 is kernelBF16Generic(t, 64) on AVX512_BF16 CPUs, over
-// t.groups row groups: four panels at once (impl.bf16x64).
+// t.groups row groups: four panels at once (impl.kernelBF16Wide).
 //
 //go:noescape
 func gemm6x64BF16(t *tileArgs)

@@ -156,6 +156,7 @@ func (im impl) geluTile(out []float32, ldo, rows, cols int) { geluTileRows(im, o
 func HasBF16() bool { return false }
 
 func (im impl) kernelBF16(t *tileArgs)                { kernelBF16Generic(t, im.nr) }
+func (im impl) kernelBF16Wide(t *tileArgs)            { kernelBF16Generic(t, 2*im.nr) }
 func (im impl) bf16Words(dst []uint32, src []float32) { bf16WordsGeneric(dst, src) }
 
 // wide reports whether the variant has both 256- and 512-bit vector helpers:
