@@ -150,7 +150,10 @@ type gemmPlan struct {
 	mBlocks, nBlks int
 }
 
-func (im impl) plan(m, n, k int) gemmPlan {
+// plan tiles an (m,n,k) Gemm whose kernel runs span column groups at once
+// (2 for the 6×64 bf16 kernel, else 1): the groups per task are a multiple
+// of span, or a task would run its odd group on the narrower kernel.
+func (im impl) plan(m, n, k, span int) gemmPlan {
 	p := gemmPlan{m: m, n: n, k: k}
 	p.mc = min(maxMC, max(mr, xBlockBytes/(4*max(k, 1))/mr*mr))
 	p.mBlocks = (m + p.mc - 1) / p.mc
@@ -163,6 +166,7 @@ func (im impl) plan(m, n, k int) gemmPlan {
 	}
 	p.nBlks = min(p.groups, p.nBlks)
 	p.gc = (p.groups + p.nBlks - 1) / p.nBlks
+	p.gc = (p.gc + span - 1) / span * span
 	p.nBlks = (p.groups + p.gc - 1) / p.gc
 	return p
 }
@@ -197,14 +201,18 @@ func (im impl) gemm(out []float32, ldo int, x []float32, ldx int, m int, w *Pack
 		}
 		return
 	}
+	span := 1
+	if w.pairs && im.bf16 {
+		span = 2 // kernelBF16Wide
+	}
 	if par == nil {
-		p := im.plan(m, n, k) // stays on the stack: no closure takes it
+		p := im.plan(m, n, k, span) // stays on the stack: no closure takes it
 		for task := range p.mBlocks * p.nBlks {
 			im.gemmTask(&p, task, out, ldo, x, ldx, w, bias, gelu)
 		}
 		return
 	}
-	p := im.plan(m, n, k)
+	p := im.plan(m, n, k, span)
 	par(p.mBlocks*p.nBlks, func(task int) {
 		im.gemmTask(&p, task, out, ldo, x, ldx, w, bias, gelu)
 	})

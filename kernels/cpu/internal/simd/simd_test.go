@@ -299,8 +299,9 @@ func TestGemmRowInvariance(t *testing.T) {
 
 func TestGemmPlanCoversOnce(t *testing.T) {
 	for _, im := range impls() {
-		for _, c := range [][3]int{{1, 1, 1}, {5568, 1152, 384}, {5568, 384, 1536}, {87, 384, 384}, {7, 1536, 384}, {1000, 40, 3000}} {
-			p := im.plan(c[0], c[1], c[2])
+		for i, c := range [][3]int{{1, 1, 1}, {5568, 1152, 384}, {5568, 384, 1536}, {87, 384, 384}, {7, 1536, 384}, {1000, 40, 3000}, {998, 1152, 192}, {64, 384, 192}} {
+			span := 1 + i%2
+			p := im.plan(c[0], c[1], c[2], span)
 			seen := make([]int, p.mBlocks*p.nBlks)
 			for task := range seen {
 				seen[task]++
@@ -309,8 +310,8 @@ func TestGemmPlanCoversOnce(t *testing.T) {
 			for b := 0; b < p.mBlocks; b++ {
 				rows += min(p.mc, c[0]-b*p.mc)
 			}
-			if rows != c[0] || p.mc%mr != 0 || (p.mBlocks-1)*p.mc >= c[0] || (p.nBlks-1)*p.gc >= p.groups || p.nBlks*p.gc < p.groups {
-				t.Fatalf("%s %v: bad plan %+v", im.name, c, p)
+			if rows != c[0] || p.mc%mr != 0 || (p.mBlocks-1)*p.mc >= c[0] || (p.nBlks-1)*p.gc >= p.groups || p.nBlks*p.gc < p.groups || p.gc%span != 0 {
+				t.Fatalf("%s %v span %d: bad plan %+v", im.name, c, span, p)
 			}
 		}
 	}
