@@ -44,6 +44,15 @@ type attnScratch struct {
 	k, vt simd.PackedW
 	s     []float32 // (qb,L) scores, then probabilities
 	sums  [qb]float32
+
+	// In bf16 precisions, the products' inputs rounded: BF16 keeps a
+	// block's probabilities as bf16 pairs (simd.BF16Words; Q and K are
+	// rounded for the whole batch, see attention), BF16Twin K's rows, a
+	// block of queries, its probabilities and V's rows as float32s in
+	// swapped pairs (simd.BF16Pairs).
+	pw         []uint32
+	kf, qf, pf []float32
+	vf         []float32
 }
 
 // seqsPerWorker is how many sequences each worker needs for per-sequence
@@ -56,6 +65,26 @@ func (be *Backend) attention(op kernels.Attention) {
 	out, qkv := f32(op.Out), f32(op.QKV)
 	seqs := op.Seqs
 	nb := len(seqs) - 1
+	// BF16 rounds each head's Q and K columns of all T rows in one call
+	// apiece, into (T, ⌈HD/2⌉) pairs, Q's heads then K's: a call per block
+	// of queries would cost as much as the rounding.
+	t, kw := int(seqs[nb]), (hd+1)/2
+	var qkw []uint32
+	if be.prec == BF16 {
+		be.qkw = grow(be.qkw, 2*nh*t*kw)
+		qkw = be.qkw
+		be.pool.parallel(2*nh, func(_, task int) {
+			be.simd.BF16Words(qkw[task*t*kw:], kw, qkv[task/nh*h+task%nh*hd:], 3*h, t, hd)
+		})
+	}
+	head := func(a *attnScratch, b int32, head int) {
+		lo, hi := int(seqs[b]), int(seqs[b+1])
+		var qw, kwords []uint32
+		if qkw != nil {
+			qw, kwords = qkw[(head*t+lo)*kw:], qkw[((nh+head)*t+lo)*kw:]
+		}
+		be.attentionHead(a, out[lo*h+head*hd:], qkv[lo*3*h+head*hd:], qw, kwords, hi-lo, h, hd, op.Scale)
+	}
 	maxL := 0
 	for b := range nb {
 		maxL = max(maxL, int(seqs[b+1]-seqs[b]))
@@ -75,40 +104,119 @@ func (be *Backend) attention(op kernels.Attention) {
 	be.seqOrder = order
 	if nb >= seqsPerWorker*be.pool.n {
 		be.pool.parallel(nb, func(worker, task int) {
-			b := order[task]
-			lo, hi := int(seqs[b]), int(seqs[b+1])
-			for head := range nh {
-				be.attentionHead(&be.attn[worker], out[lo*h+head*hd:], qkv[lo*3*h+head*hd:], hi-lo, h, hd, op.Scale)
+			for h := range nh {
+				head(&be.attn[worker], order[task], h)
 			}
 		})
 		return
 	}
 	be.pool.parallel(nb*nh, func(worker, task int) {
-		b, head := order[task/nh], task%nh
-		lo, hi := int(seqs[b]), int(seqs[b+1])
-		be.attentionHead(&be.attn[worker], out[lo*h+head*hd:], qkv[lo*3*h+head*hd:], hi-lo, h, hd, op.Scale)
+		head(&be.attn[worker], order[task/nh], task%nh)
 	})
 }
 
 // attentionHead computes one head of one sequence of L tokens: qkv starts at
 // the head's Q columns of the sequence's first row (row stride 3H, K at +H,
-// V at +2H) and out at its output columns (row stride H).
-func (be *Backend) attentionHead(a *attnScratch, out, qkv []float32, l, h, hd int, scale float32) {
+// V at +2H) and out at its output columns (row stride H). In BF16, qw and
+// kw start at the head's Q and K pairs of that row (row stride ⌈HD/2⌉);
+// otherwise they are nil.
+func (be *Backend) attentionHead(a *attnScratch, out, qkv []float32, qw, kw []uint32, l, h, hd int, scale float32) {
 	if l == 0 {
 		return
 	}
-	be.simd.Pack(&a.k, qkv[h:], 3*h, l, hd)
-	be.simd.PackT(&a.vt, qkv[2*h:], 3*h, hd, l)
+	be.packKV(a, qkv[h:], kw, qkv[2*h:], 3*h, l, hd)
 	step := queryBlock(l)
 	for q0 := 0; q0 < l; q0 += step {
 		nq := min(step, l-q0)
 		s := a.s[:nq*l]
-		be.simd.Gemm(s, l, qkv[q0*3*h:], 3*h, nq, &a.k, nil, false, nil)
+		be.scores(a, s, qkv[q0*3*h:], 3*h, qw, q0, nq, l, hd)
 		be.simd.SoftmaxRows(s, nq, l, scale, a.sums[:nq])
 		o := out[q0*h:]
-		be.simd.Gemm(o, h, s, l, nq, &a.vt, nil, false, nil)
+		be.context(a, o, h, s, nq, l)
 		be.simd.ScaleRows(o, h, nq, hd, a.sums[:nq])
 	}
+}
+
+// The two products of attention in the backend's precision. In f32 they are
+// plain GEMMs; in BF16 (and its twin) their inputs are rounded to bf16 as
+// every MatMul's are: K and V once per head, a block's queries and its
+// probabilities (the unnormalised exponentials, before the 1/sum scaling)
+// once per block.
+
+// packKV packs the head's K (L,HD) and V (L,HD), rows of stride ld, as the
+// weights of the scores (N=L, K=HD) and the context (N=HD, K=L) GEMMs; in
+// BF16, K from its pairs kw (see attentionHead).
+func (be *Backend) packKV(a *attnScratch, k []float32, kw []uint32, v []float32, ld, l, hd int) {
+	switch be.prec {
+	case BF16:
+		be.simd.PackWords(&a.k, kw, (hd+1)/2, l, (hd+1)/2)
+		be.simd.PackTBF16(&a.vt, v, ld, hd, l)
+	case BF16Twin:
+		kp, lp := evenK(hd), evenK(l)
+		a.kf = grow(a.kf, l*kp)
+		simd.BF16Pairs(a.kf, kp, k, ld, l, hd)
+		be.simd.Pack(&a.k, a.kf, kp, l, kp)
+		// V's rows in the order of simd.BF16Pairs' swapped pairs (an odd
+		// L's zero row first in the last pair), then transposed.
+		a.vf = grow(a.vf, lp*hd)
+		for c := range l {
+			row := a.vf[(c^1)*hd : (c^1)*hd+hd]
+			for d, x := range v[c*ld : c*ld+hd] {
+				row[d] = simd.RoundBF16(x)
+			}
+		}
+		if l < lp {
+			clear(a.vf[(l^1)*hd : (l^1)*hd+hd])
+		}
+		be.simd.PackT(&a.vt, a.vf, hd, hd, lp)
+	default:
+		be.simd.Pack(&a.k, k, ld, l, hd)
+		be.simd.PackT(&a.vt, v, ld, hd, l)
+	}
+}
+
+// scores sets the (nq,L) s = Q·Kᵀ for the nq query rows q (stride ld), the
+// head's rows q0 onwards (in BF16, from the head's Q pairs qw).
+func (be *Backend) scores(a *attnScratch, s, q []float32, ld int, qw []uint32, q0, nq, l, hd int) {
+	switch be.prec {
+	case BF16:
+		kw := (hd + 1) / 2
+		be.simd.GemmBF16(s, l, qw[q0*kw:], kw, nq, &a.k, nil, false, nil)
+	case BF16Twin:
+		kp := evenK(hd)
+		a.qf = grow(a.qf, nq*kp)
+		simd.BF16Pairs(a.qf, kp, q, ld, nq, hd)
+		be.simd.Gemm(s, l, a.qf, kp, nq, &a.k, nil, false, nil)
+	default:
+		be.simd.Gemm(s, l, q, ld, nq, &a.k, nil, false, nil)
+	}
+}
+
+// context sets the nq rows of out (stride ldo, HD columns) to P·V for the
+// (nq,L) probabilities p.
+func (be *Backend) context(a *attnScratch, out []float32, ldo int, p []float32, nq, l int) {
+	switch be.prec {
+	case BF16:
+		lw := (l + 1) / 2
+		a.pw = grow(a.pw, nq*lw)
+		be.simd.BF16Words(a.pw, lw, p, l, nq, l)
+		be.simd.GemmBF16(out, ldo, a.pw, lw, nq, &a.vt, nil, false, nil)
+	case BF16Twin:
+		lp := evenK(l)
+		a.pf = grow(a.pf, nq*lp)
+		simd.BF16Pairs(a.pf, lp, p, l, nq, l)
+		be.simd.Gemm(out, ldo, a.pf, lp, nq, &a.vt, nil, false, nil)
+	default:
+		be.simd.Gemm(out, ldo, p, l, nq, &a.vt, nil, false, nil)
+	}
+}
+
+// grow returns b resized to n, reallocated only when too small.
+func grow[T any](b []T, n int) []T {
+	if cap(b) < n {
+		return make([]T, n, max(n, 2*cap(b)))
+	}
+	return b[:n]
 }
 
 // attentionSlow is the twin of the attention kernel for one (sequence, head):

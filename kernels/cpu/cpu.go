@@ -30,10 +30,12 @@ type Backend struct {
 	recording bool
 	recorded  []recorded
 	// prec is how MatMuls compute (see Precision; "" is F32); xbf and xbw
-	// hold the rounded input of a BF16Twin or a BF16 MatMul.
+	// hold the rounded input of a BF16Twin or a BF16 MatMul, qkw a BF16
+	// attention's rounded Q and K.
 	prec Precision
 	xbf  []float32
 	xbw  []uint32
+	qkw  []uint32
 }
 
 // New returns a CPU backend running on threads goroutines (the caller's

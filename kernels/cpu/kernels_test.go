@@ -119,10 +119,21 @@ func TestMatMulBatchInvariance(t *testing.T) {
 
 // TestAttentionTwin checks the attention op (packed K and Vᵀ, GEMMs, query
 // blocks) against attentionSlow per (sequence, head) at lengths and head dims
-// straddling the GEMM tiles (6 rows, 16 columns) and the query blocks (one
-// block up to 96 queries, then even blocks: 97 and 193 split in 2 and 3).
+// straddling the GEMM tiles (6 rows, 16 columns), the bf16 pairs (odd L and
+// HD) and the query blocks (one block up to 96 queries, then even blocks: 97
+// and 193 split in 2 and 3), in every precision.
 func TestAttentionTwin(t *testing.T) {
-	be := newBackend(t, 3)
+	for _, p := range []Precision{F32, BF16Twin, BF16} {
+		t.Run(string(p), func(t *testing.T) {
+			be := newBackend(t, 3)
+			be.prec = p // BF16 on a CPU without AVX512_BF16 runs simd's Go twin kernel
+			checkAttention(t, be)
+		})
+	}
+}
+
+func checkAttention(t *testing.T, be *Backend) {
+	bf16 := be.prec != F32
 	r := rand.New(rand.NewPCG(7, 8))
 	for i, hd := range []int{1, 3, 8, 32, 33} {
 		const nh = 2
@@ -162,15 +173,32 @@ func TestAttentionTwin(t *testing.T) {
 					copy(k[i*hd:], row[h+head*hd:h+head*hd+hd])
 					copy(v[i*hd:], row[2*h+head*hd:2*h+head*hd+hd])
 				}
+				// float32 scores of |s| ≲ 10 and a float32 weighted sum of
+				// values ≤ 2: a few 1e-7.
+				tol := 2e-6
+				if bf16 {
+					// Q, K and V are rounded as the op rounds them, and the
+					// products of bf16 values are exact; the probabilities are
+					// rounded too, each by a relative 2^-9 at most, which moves
+					// the weighted mean of V by at most 2^-9·max|V|.
+					var vmax float64
+					for _, x := range [][]float32{q, k, v} {
+						for i := range x {
+							x[i] = simd.RoundBF16(x[i])
+						}
+					}
+					for _, x := range v {
+						vmax = max(vmax, math.Abs(float64(x)))
+					}
+					tol += 0x1p-9 * vmax
+				}
 				want := make([]float32, l*hd)
 				attentionSlow(want, q, k, v, l, hd, scale)
 				for i := range l {
 					for d := range hd {
 						g, w := got[(int(cu[b])+i)*h+head*hd+d], want[i*hd+d]
-						// float32 scores of |s| ≲ 10 and a float32 weighted sum of
-						// values ≤ 2: a few 1e-7.
-						if math.Abs(float64(g-w)) > 2e-6 {
-							t.Fatalf("HD=%d L=%d head %d query %d d %d: %v, slow twin %v", hd, l, head, i, d, g, w)
+						if math.Abs(float64(g-w)) > tol {
+							t.Fatalf("%s HD=%d L=%d head %d query %d d %d: %v, slow twin %v", be.prec, hd, l, head, i, d, g, w)
 						}
 					}
 				}

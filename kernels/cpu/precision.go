@@ -7,9 +7,9 @@ import (
 	"github.com/minilm-dev/minilm/kernels/cpu/internal/simd"
 )
 
-// Precision is how the backend's MatMuls compute. Everything else
-// (LayerNorm, softmax, GELU, residuals, attention's own products) is float32
-// in every precision.
+// Precision is how the backend's MatMuls and attention's two products
+// (Q·Kᵀ and P·V) compute. Everything else (LayerNorm, softmax, GELU,
+// residuals, attention's 1/sum scaling) is float32 in every precision.
 type Precision string
 
 const (
@@ -17,7 +17,8 @@ const (
 	F32 Precision = "f32"
 	// BF16 stores weights in bfloat16 (rounded to nearest even once, at
 	// Weight: half the memory), rounds each MatMul input to bfloat16, and
-	// accumulates in float32 with VDPBF16PS (simd.GemmBF16). It needs
+	// accumulates in float32 with VDPBF16PS (simd.GemmBF16); attention
+	// rounds Q, K, V and the unnormalised probabilities alike. It needs
 	// AVX512_BF16; NewPrecision refuses it elsewhere with ErrNoBF16.
 	BF16 Precision = "bf16"
 	// BF16Twin is BF16 on any CPU: the same bits as VDPBF16PS (bit-exact

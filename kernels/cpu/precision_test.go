@@ -87,3 +87,49 @@ func checkBF16MatMul(t *testing.T, p Precision) {
 		}
 	}
 }
+
+// TestBF16Attention: the attention op gives the same bits in bf16 (VDPBF16PS
+// where the CPU has it, else simd's Go twin kernel) as in bf16-twin (float32
+// FMAs over the swapped pairs), at odd and even lengths and head dims, with
+// sequences split by head (one pair) and by sequence (a batch).
+func TestBF16Attention(t *testing.T) {
+	r := rand.New(rand.NewPCG(65, 66))
+	for _, c := range []struct {
+		hd   int
+		lens []int
+	}{{32, []int{87}}, {32, []int{1, 2, 7, 16, 33, 97, 130, 5, 64}}, {33, []int{3, 40}}, {3, []int{9}}} {
+		const nh = 3
+		h := nh * c.hd
+		cu := []int32{0}
+		for _, l := range c.lens {
+			cu = append(cu, cu[len(cu)-1]+int32(l))
+		}
+		tot := int(cu[len(cu)-1])
+		qkv := make([]float32, tot*3*h)
+		for i := range qkv {
+			qkv[i] = float32(r.NormFloat64())
+		}
+		var outs [2][]float32
+		for i, p := range []Precision{BF16Twin, BF16} {
+			be, err := NewPrecision(2, BF16Twin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			be.prec = p
+			qb, _ := be.Alloc(len(qkv))
+			ob, _ := be.Alloc(tot * h)
+			be.Upload(qb, qkv)
+			if err := be.Run(context.Background(), kernels.Attention{Out: ob, QKV: qb, Seqs: cu, NH: nh, HD: c.hd, Scale: 0.17677669}); err != nil {
+				t.Fatal(err)
+			}
+			outs[i] = make([]float32, tot*h)
+			be.Download(outs[i], ob)
+			be.Close()
+		}
+		for e := range outs[0] {
+			if math.Float32bits(outs[0][e]) != math.Float32bits(outs[1][e]) {
+				t.Fatalf("HD=%d lengths %v: output %d (token %d) = %v in bf16, %v in bf16-twin", c.hd, c.lens, e, e/h, outs[1][e], outs[0][e])
+			}
+		}
+	}
+}

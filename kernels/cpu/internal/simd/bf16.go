@@ -143,8 +143,17 @@ func (v Variant) BF16Words(dst []uint32, kw int, src []float32, lds, rows, k int
 	if kw != (k+1)/2 || rows < 0 || (rows > 0 && (len(dst) < (rows-1)*kw+kw || len(src) < (rows-1)*lds+k)) {
 		panic("simd: BF16Words: slice too short or kw ≠ (k+1)/2")
 	}
+	if rows == 0 || k == 0 {
+		return
+	}
+	v.im.bf16Rows(dst, kw, src, lds, rows, k)
+}
+
+// bf16RowsEach is BF16Words one row at a time, for the variants without a
+// many-row kernel.
+func bf16RowsEach(im impl, dst []uint32, kw int, src []float32, lds, rows, k int) {
 	for r := range rows {
-		v.im.bf16Words(dst[r*kw:r*kw+kw], src[r*lds:r*lds+k])
+		im.bf16Words(dst[r*kw:r*kw+kw], src[r*lds:r*lds+k])
 	}
 }
 
@@ -181,6 +190,75 @@ func wordsAsFloats(w []uint32) []float32 {
 		return nil
 	}
 	return unsafe.Slice((*float32)(unsafe.Pointer(&w[0])), len(w))
+}
+
+// PackWords makes p the bf16 weight whose (n,kw) pairs are the words
+// w[r·ldw + c], as BF16Words writes them: PackBF16 for rows already rounded
+// (the attention kernel rounds each head's K with BF16Words, then packs
+// it), with the variant's panel transpose.
+func (v Variant) PackWords(p *PackedW, w []uint32, ldw, n, kw int) {
+	v.Pack(p, wordsAsFloats(w), ldw, n, kw)
+	p.pairs = true
+}
+
+// PackTBF16 makes p the bf16 weight of the (n,k) matrix W[r,c] =
+// wt[c·ldwt + r]: PackBF16 of the transpose of the (k,n) matrix wt, read
+// straight from wt's rows (pair c of column r is rows 2c and 2c+1 of wt, an
+// odd k's last pair ending in 0), as PackT is PackW of a transpose. It
+// panics as PackT does. It is the Go twin of Variant.PackTBF16.
+func (p *PackedW) PackTBF16(wt []float32, ldwt, n, k int) {
+	p.packTBF16(wt, ldwt, n, k, packTBF16PanelsGeneric)
+}
+
+// PackTBF16 is p.PackTBF16(wt, ldwt, n, k) with the variant's vector
+// rounding (AVX-512: 16 pairs per step), writing the same words.
+func (v Variant) PackTBF16(p *PackedW, wt []float32, ldwt, n, k int) {
+	p.packTBF16(wt, ldwt, n, k, v.im.packTBF16Panels)
+}
+
+func (p *PackedW) packTBF16(wt []float32, ldwt, n, k int, panelsOf func(data []uint32, wt []float32, ldwt, panels, k int)) {
+	if n < 0 || k < 0 || ldwt < n || (k > 0 && len(wt) < (k-1)*ldwt+n) {
+		panic("simd: PackedW.PackTBF16: wt too short for (k,n) with stride ldwt, or negative dimension")
+	}
+	kw := (k + 1) / 2
+	p.reset(n, kw)
+	p.pairs = true
+	if n == 0 || kw == 0 {
+		return
+	}
+	data := unsafe.Slice((*uint32)(unsafe.Pointer(&p.data[0])), len(p.data))
+	full := n / panelW
+	if full > 0 {
+		panelsOf(data, wt, ldwt, full, k)
+	}
+	for r := full * panelW; r < n; r++ {
+		for c := range kw {
+			data[full*panelW*kw+c*panelW+r%panelW] = pairOfRows(wt, ldwt, r, c, k)
+		}
+	}
+}
+
+// pairOfRows is the bf16 pair of column r of wt in rows 2c and 2c+1 (0
+// past row k).
+func pairOfRows(wt []float32, ldwt, r, c, k int) uint32 {
+	var b float32
+	if 2*c+1 < k {
+		b = wt[(2*c+1)*ldwt+r]
+	}
+	return PairBF16(wt[2*c*ldwt+r], b)
+}
+
+// packTBF16PanelsGeneric fills the first panels whole panels of a PackTBF16
+// weight's words from the k rows of wt.
+func packTBF16PanelsGeneric(data []uint32, wt []float32, ldwt, panels, k int) {
+	kw := (k + 1) / 2
+	for pn := range panels {
+		for c := range kw {
+			for j := range panelW {
+				data[pn*panelW*kw+c*panelW+j] = pairOfRows(wt, ldwt, pn*panelW+j, c, k)
+			}
+		}
+	}
 }
 
 // GemmBF16 is Gemm in bf16: for m < M and n < N = w.N(),

@@ -157,6 +157,53 @@ func TestBF16Words(t *testing.T) {
 	}
 }
 
+// TestPackBF16Forms checks the two packers of pre-transposed or pre-rounded
+// bf16 weights against PackBF16, on every variant: PackTBF16 of a (k,n)
+// matrix is PackBF16 of its transpose, and PackWords of BF16Words' rows is
+// PackBF16 of the rows; the values include TestBF16Words' rounding cases.
+func TestPackBF16Forms(t *testing.T) {
+	r := rand.New(rand.NewPCG(63, 64))
+	special := []uint32{0x3f808000, 0x3f818000, 0x7f7fffff, 0x7f800001, 0xffc00000, 0x00000001, 0x80008000}
+	for _, s := range []struct{ n, k, ld int }{{32, 87, 1152}, {32, 88, 40}, {16, 1, 16}, {17, 5, 20}, {40, 33, 41}, {5, 3, 7}} {
+		wt := make([]float32, (s.k-1)*s.ld+s.n) // (k,n), row stride ld
+		for i := range wt {
+			wt[i] = float32(r.NormFloat64())
+			if r.IntN(8) == 0 {
+				wt[i] = math.Float32frombits(special[r.IntN(len(special))])
+			}
+		}
+		w := make([]float32, s.n*s.k) // its transpose (n,k)
+		for i := range s.n {
+			for c := range s.k {
+				w[i*s.k+c] = wt[c*s.ld+i]
+			}
+		}
+		want := PackBF16(w, s.n, s.k)
+		kw := (s.k + 1) / 2
+		words := make([]uint32, s.n*kw)
+		Variants()[0].BF16Words(words, kw, w, s.k, s.n, s.k)
+		var twin PackedW
+		twin.PackTBF16(wt, s.ld, s.n, s.k)
+		packs := map[string]*PackedW{"twin PackTBF16": &twin}
+		for _, v := range Variants() {
+			var pt, pw PackedW
+			v.PackTBF16(&pt, wt, s.ld, s.n, s.k)
+			v.PackWords(&pw, words, kw, s.n, kw)
+			packs[v.Name()+" PackTBF16"], packs[v.Name()+" PackWords"] = &pt, &pw
+		}
+		for name, p := range packs {
+			if p.N() != want.N() || p.K() != want.K() || !p.pairs || len(p.data) != len(want.data) {
+				t.Fatalf("%s %+v: (%d,%d) pairs=%v, %d floats; PackBF16 gives (%d,%d), %d", name, s, p.N(), p.K(), p.pairs, len(p.data), want.N(), want.K(), len(want.data))
+			}
+			for i := range want.data {
+				if g, w := math.Float32bits(p.data[i]), math.Float32bits(want.data[i]); g != w {
+					t.Fatalf("%s %+v: word %d = %#08x, PackBF16 %#08x", name, s, i, g, w)
+				}
+			}
+		}
+	}
+}
+
 // gemmBF16Want is one output of GemmBF16 from its definition: the
 // VDPBF16PS chain of DotBF16Twin over the bf16 roundings, plus the bias
 // (none when nil: -0 + 0 would be +0), then GELU.

@@ -138,6 +138,22 @@ func (im impl) kernelBF16Wide(t *tileArgs) {
 	kernelBF16Generic(t, 2*im.nr)
 }
 
+// bf16RowsAVX512 is BF16Words(dst, kw, src, lds, rows, k) for rows, k ≥ 1
+// in one call: bf16WordsAVX512's steps along each row, the last k%16 floats
+// through a masked load and store (the attention kernel rounds many short
+// rows, whose tails and calls would cost as much as their bulk).
+//
+//go:noescape
+func bf16RowsAVX512(dst *uint32, kw int, src *float32, lds, rows, k int)
+
+func (im impl) bf16Rows(dst []uint32, kw int, src []float32, lds, rows, k int) {
+	if im.zmm {
+		bf16RowsAVX512(&dst[0], kw, &src[0], lds, rows, k)
+		return
+	}
+	bf16RowsEach(im, dst, kw, src, lds, rows, k)
+}
+
 func (im impl) bf16Words(dst []uint32, src []float32) {
 	n := 0
 	if im.kind != kindGeneric {
@@ -358,6 +374,21 @@ func (im impl) packPanel(panel, w []float32, ldw, nv, k int) {
 //
 //go:noescape
 func packTPanelsAVX2(data, wt *float32, ldwt, panels, k int)
+
+// packTBF16PanelsAVX512 is packTBF16PanelsGeneric for wt with row stride
+// ldwt: per pair of rows and panel, two ZMM loads rounded as
+// bf16WordsAVX512 rounds, and one store.
+//
+//go:noescape
+func packTBF16PanelsAVX512(data *uint32, wt *float32, ldwt, panels, k int)
+
+func (im impl) packTBF16Panels(data []uint32, wt []float32, ldwt, panels, k int) {
+	if im.kind != kindAVX512 {
+		packTBF16PanelsGeneric(data, wt, ldwt, panels, k)
+		return
+	}
+	packTBF16PanelsAVX512(&data[0], &wt[0], ldwt, panels, k)
+}
 
 func (im impl) packTPanels(data, wt []float32, ldwt, panels, k int) {
 	if im.kind == kindGeneric {

@@ -45,6 +45,14 @@ func (im impl) wide() bool { return false }
 
 func (im impl) packPanel(panel, w []float32, ldw, nv, k int) { packPanelGeneric(panel, w, ldw, nv, k) }
 
+func (im impl) bf16Rows(dst []uint32, kw int, src []float32, lds, rows, k int) {
+	bf16RowsEach(im, dst, kw, src, lds, rows, k)
+}
+
+func (im impl) packTBF16Panels(data []uint32, wt []float32, ldwt, panels, k int) {
+	packTBF16PanelsGeneric(data, wt, ldwt, panels, k)
+}
+
 func (im impl) packTPanels(data, wt []float32, ldwt, panels, k int) {
 	packTPanelsGeneric(data, wt, ldwt, panels, k)
 }

@@ -591,6 +591,8 @@ func TestPackVariants(t *testing.T) {
 			[][3]int{{87, 32, 1152}, {512, 32, 1152}, {1, 32, 1152}, {17, 5, 9}, {16, 1, 1}, {33, 40, 40}, {3, 0, 7}, {0, 4, 4}}},
 		{"PackT", (*PackedW).PackT, Variant.PackT, func(ld, n, k int) int { return (k-1)*ld + n },
 			[][3]int{{32, 87, 1152}, {32, 512, 1152}, {32, 1, 1152}, {17, 5, 20}, {16, 1, 16}, {40, 33, 40}, {5, 3, 7}, {0, 4, 4}, {3, 0, 3}}},
+		{"PackTBF16", (*PackedW).PackTBF16, Variant.PackTBF16, func(ld, n, k int) int { return (k-1)*ld + n },
+			[][3]int{{32, 87, 1152}, {32, 88, 1152}, {32, 1, 1152}, {32, 2, 32}, {17, 5, 20}, {16, 1, 16}, {40, 33, 40}, {5, 3, 7}, {0, 4, 4}, {3, 0, 3}}},
 	} {
 		for _, v := range Variants() {
 			t.Run(c.name+"/"+v.Name(), func(t *testing.T) {
@@ -602,8 +604,8 @@ func TestPackVariants(t *testing.T) {
 					src := randSlice(r, max(0, c.srcLen(ld, n, k)))
 					c.twin(&want, src, ld, n, k)
 					c.packed(v, &got, src, ld, n, k)
-					if got.N() != n || got.K() != k || len(got.data) != len(want.data) {
-						t.Fatalf("(%d,%d,ld %d): packed as (%d,%d) with %d floats, want %d", n, k, ld, got.N(), got.K(), len(got.data), len(want.data))
+					if got.N() != want.N() || got.K() != want.K() || got.pairs != want.pairs || len(got.data) != len(want.data) {
+						t.Fatalf("(%d,%d,ld %d): packed as (%d,%d) with %d floats, want (%d,%d) with %d", n, k, ld, got.N(), got.K(), len(got.data), want.N(), want.K(), len(want.data))
 					}
 					for i := range want.data {
 						if math.Float32bits(got.data[i]) != math.Float32bits(want.data[i]) {

@@ -1293,6 +1293,151 @@ bf16zloop:
 	VZEROUPPER
 	RET
 
+// BF16ROUND16(v, a, b, k) rounds the 16 floats of v to bf16 as
+// bf16WordsAVX512 does (to nearest even, NaNs quieted), each left in the low
+// half of its lane, using a, b and the mask k; constants in Z10-Z14.
+#define BF16ROUND16(v, a, b, k) \
+	VPANDD    Z12, v, a; \
+	VPCMPGTD  Z13, a, k; \
+	VPSRLD    $16, v, a; \
+	VPORD     Z14, a, a; \
+	VPANDD    Z11, a, b; \
+	VPADDD    Z10, v, v; \
+	VPADDD    b, v, v; \
+	VPSRLD    $16, v, v; \
+	VPBLENDMD a, v, k, v
+
+// func bf16RowsAVX512(dst *uint32, kw int, src *float32, lds, rows, k int)
+// Per row, 16 floats to 8 words per step as bf16WordsAVX512, then the last
+// k%16 floats through a zeroing masked load (K3) and a masked store (K4) of
+// their (k%16+1)/2 words: an odd k's last word pairs with the 0 read past it.
+TEXT ·bf16RowsAVX512(SB), NOSPLIT, $0-48
+	MOVQ         dst+0(FP), DI
+	MOVQ         kw+8(FP), R8
+	SHLQ         $2, R8 // bytes per row of dst
+	MOVQ         src+16(FP), SI
+	MOVQ         lds+24(FP), R9
+	SHLQ         $2, R9 // bytes per row of src
+	MOVQ         rows+32(FP), R10
+	MOVQ         k+40(FP), R11
+	SHRQ         $4, R11 // whole 16-float steps per row
+	MOVQ         k+40(FP), CX
+	ANDQ         $15, CX // floats in the tail
+	MOVL         $1, AX
+	SHLL         CX, AX
+	DECL         AX
+	KMOVW        AX, K3
+	MOVQ         CX, R13
+	INCQ         CX
+	ANDQ         $-2, CX // halves the tail stores: its floats rounded up to even
+	MOVL         $1, AX
+	SHLL         CX, AX
+	DECL         AX
+	KMOVW        AX, K4
+	MOVQ         R13, CX
+	VPBROADCASTD bf16Const<>+0(SB), Z10
+	VPBROADCASTD bf16Const<>+4(SB), Z11
+	VPBROADCASTD bf16Const<>+8(SB), Z12
+	VPBROADCASTD bf16Const<>+12(SB), Z13
+	VPBROADCASTD bf16Const<>+16(SB), Z14
+
+brrow:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R11, R12
+
+brstep:
+	TESTQ     R12, R12
+	JZ        brtail
+	VMOVDQU32 (AX), Z0
+	BF16ROUND16(Z0, Z2, Z3, K1)
+	VPMOVDW   Z0, (BX)
+	ADDQ      $64, AX
+	ADDQ      $32, BX
+	DECQ      R12
+	JMP       brstep
+
+brtail:
+	TESTQ       CX, CX
+	JZ          brnext
+	VMOVDQU32.Z (AX), K3, Z0
+	BF16ROUND16(Z0, Z2, Z3, K1)
+	VPMOVDW     Z0, K4, (BX)
+
+brnext:
+	ADDQ R9, SI
+	ADDQ R8, DI
+	DECQ R10
+	JNZ  brrow
+	VZEROUPPER
+	RET
+
+// func packTBF16PanelsAVX512(data *uint32, wt *float32, ldwt, panels, k int)
+// For c < kw = (k+1)/2 and pn < panels: the 16 words at data + (pn·16·kw +
+// c·16) pair the bf16 of the 16 floats at wt + 2c·ldwt + 16·pn (low halves)
+// with those at wt + (2c+1)·ldwt + 16·pn (high halves; 0 when 2c+1 = k).
+TEXT ·packTBF16PanelsAVX512(SB), NOSPLIT, $0-40
+	MOVQ         data+0(FP), DI
+	MOVQ         wt+8(FP), SI
+	MOVQ         ldwt+16(FP), R8
+	SHLQ         $2, R8 // bytes per row of wt
+	MOVQ         panels+24(FP), R10
+	MOVQ         k+32(FP), DX // rows of wt left
+	LEAQ         1(DX), R9
+	SHRQ         $1, R9
+	SHLQ         $6, R9 // bytes from one panel to the next: 16·kw words
+	VPBROADCASTD bf16Const<>+0(SB), Z10
+	VPBROADCASTD bf16Const<>+4(SB), Z11
+	VPBROADCASTD bf16Const<>+8(SB), Z12
+	VPBROADCASTD bf16Const<>+12(SB), Z13
+	VPBROADCASTD bf16Const<>+16(SB), Z14
+
+tbpair:
+	CMPQ DX, $1
+	JLE  tblast
+	MOVQ SI, AX
+	LEAQ (SI)(R8*1), R11
+	MOVQ DI, BX
+	MOVQ R10, CX
+
+tbpanel:
+	VMOVDQU32 (AX), Z0
+	VMOVDQU32 (R11), Z1
+	BF16ROUND16(Z0, Z2, Z3, K1)
+	BF16ROUND16(Z1, Z4, Z5, K2)
+	VPSLLD    $16, Z1, Z1
+	VPORD     Z1, Z0, Z0
+	VMOVDQU32 Z0, (BX)
+	ADDQ      $64, AX
+	ADDQ      $64, R11
+	ADDQ      R9, BX
+	DECQ      CX
+	JNZ       tbpanel
+	LEAQ      (SI)(R8*2), SI
+	ADDQ      $64, DI
+	SUBQ      $2, DX
+	JMP       tbpair
+
+tblast: // an odd k's last row pairs with zeros
+	TESTQ DX, DX
+	JZ    tbdone
+	MOVQ  SI, AX
+	MOVQ  DI, BX
+	MOVQ  R10, CX
+
+tblpanel:
+	VMOVDQU32 (AX), Z0
+	BF16ROUND16(Z0, Z2, Z3, K1)
+	VMOVDQU32 Z0, (BX)
+	ADDQ      $64, AX
+	ADDQ      R9, BX
+	DECQ      CX
+	JNZ       tblpanel
+
+tbdone:
+	VZEROUPPER
+	RET
+
 // func packTPanelsAVX2(data, wt *float32, ldwt, panels, k int)
 // For c < k and pn < panels: the 16 floats at wt + c·ldwt + 16·pn go to
 // data + (pn·16·k + c·16), as two YMM loads and stores.
