@@ -65,16 +65,20 @@ func newVocabTable(keys map[string]int32) vocabTable {
 	// Insert in id order: the build is deterministic, and in BERT
 	// vocabularies frequent pieces have low ids, so they get the slots
 	// their hash points at and are found on the first probe.
-	ordered := make([]string, 0, len(keys))
-	for k := range keys {
+	type entry struct {
+		id int32
+		k  string
+	}
+	ordered := make([]entry, 0, len(keys))
+	for k, id := range keys {
 		if k != "" {
-			ordered = append(ordered, k)
+			ordered = append(ordered, entry{id, k})
 		}
 	}
-	slices.SortFunc(ordered, func(a, b string) int { return cmp.Or(cmp.Compare(keys[a], keys[b]), strings.Compare(a, b)) })
-	for _, k := range ordered {
-		id := keys[k]
-		b := []byte(k)
+	slices.SortFunc(ordered, func(a, b entry) int { return cmp.Or(cmp.Compare(a.id, b.id), strings.Compare(a.k, b.k)) })
+	for _, e := range ordered {
+		id := e.id
+		b := []byte(e.k)
 		head := packHead(b)
 		i := (hashKey(head, b) * hashMul1) >> v.shift
 		for v.slots[i].n != 0 {

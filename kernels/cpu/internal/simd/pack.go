@@ -22,11 +22,12 @@ type PackedW struct {
 	pairs bool // PackBF16's: data holds bf16 pairs, k counts pairs
 }
 
-// PackW repacks w, a row-major (n,k) matrix, into new panels. It panics if
-// len(w) < n·k or a dimension is negative, like an out-of-range slice.
+// PackW repacks w, a row-major (n,k) matrix, into new panels, with the best
+// variant's panel transpose (the same values as every variant's). It panics
+// if len(w) < n·k or a dimension is negative, like an out-of-range slice.
 func PackW(w []float32, n, k int) *PackedW {
 	p := new(PackedW)
-	p.Pack(w, k, n, k)
+	Variant{best()}.Pack(p, w, k, n, k)
 	return p
 }
 
