@@ -130,7 +130,13 @@ func (be *Backend) attentionHead(a *attnScratch, out, qkv []float32, qw, kw []ui
 		nq := min(step, l-q0)
 		s := a.s[:nq*l]
 		be.scores(a, s, qkv[q0*3*h:], 3*h, qw, q0, nq, l, hd)
-		be.simd.SoftmaxRows(s, nq, l, scale, a.sums[:nq])
+		if be.prec == BF16 {
+			// The probabilities straight to bf16 pairs, in the same pass.
+			a.pw = grow(a.pw, nq*((l+1)/2))
+			be.simd.SoftmaxRowsBF16(s, nq, l, scale, a.sums[:nq], a.pw)
+		} else {
+			be.simd.SoftmaxRows(s, nq, l, scale, a.sums[:nq])
+		}
 		o := out[q0*h:]
 		be.context(a, o, h, s, nq, l)
 		be.simd.ScaleRows(o, h, nq, hd, a.sums[:nq])
@@ -193,14 +199,11 @@ func (be *Backend) scores(a *attnScratch, s, q []float32, ld int, qw []uint32, q
 }
 
 // context sets the nq rows of out (stride ldo, HD columns) to P·V for the
-// (nq,L) probabilities p.
+// (nq,L) probabilities p (in BF16, their pairs in a.pw).
 func (be *Backend) context(a *attnScratch, out []float32, ldo int, p []float32, nq, l int) {
 	switch be.prec {
 	case BF16:
-		lw := (l + 1) / 2
-		a.pw = grow(a.pw, nq*lw)
-		be.simd.BF16Words(a.pw, lw, p, l, nq, l)
-		be.simd.GemmBF16(out, ldo, a.pw, lw, nq, &a.vt, nil, false, nil)
+		be.simd.GemmBF16(out, ldo, a.pw, (l+1)/2, nq, &a.vt, nil, false, nil)
 	case BF16Twin:
 		lp := evenK(l)
 		a.pf = grow(a.pf, nq*lp)

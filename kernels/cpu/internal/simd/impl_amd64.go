@@ -257,10 +257,11 @@ func scaleRowsAVX2(o *float32, ldo, rows, n int, sums *float32)
 func layerNormAVX2(out, x, res, gamma, beta *float32, n int, eps float32)
 
 // softmaxRowsAVX512 is softmaxRowsAVX2 with 16-lane exponentials: the same
-// bits.
+// bits. With pw not nil the exponentials go to pw instead of s, rounded as
+// BF16Words rounds them ((l+1)/2 words a row), and s is not written.
 //
 //go:noescape
-func softmaxRowsAVX512(s *float32, rows, l int, scale float32, sums *float32)
+func softmaxRowsAVX512(s *float32, rows, l int, scale float32, sums *float32, pw *uint32)
 
 // layerNormAVX512 is layerNormAVX2 in 16-lane steps: the same bits.
 //
@@ -278,10 +279,20 @@ func (im impl) softmaxRows(s []float32, rows, l int, scale float32, sums []float
 		return
 	}
 	if im.zmm {
-		softmaxRowsAVX512(&s[0], rows, l, scale, &sums[0])
+		softmaxRowsAVX512(&s[0], rows, l, scale, &sums[0], nil)
 		return
 	}
 	softmaxRowsAVX2(&s[0], rows, l, scale, &sums[0])
+}
+
+// softmaxRowsBF16 is SoftmaxRowsBF16 in one pass where the variant has one
+// (the 512-bit softmax), reporting whether it ran.
+func (im impl) softmaxRowsBF16(s []float32, rows, l int, scale float32, sums []float32, pw []uint32) bool {
+	if !im.zmm || !(scale >= 0) {
+		return false
+	}
+	softmaxRowsAVX512(&s[0], rows, l, scale, &sums[0], &pw[0])
+	return true
 }
 
 func (im impl) scaleRows(o []float32, ldo, rows, n int, sums []float32) {

@@ -45,6 +45,11 @@ func (im impl) wide() bool { return false }
 
 func (im impl) packPanel(panel, w []float32, ldw, nv, k int) { packPanelGeneric(panel, w, ldw, nv, k) }
 
+// softmaxRowsBF16 reports that the variant has no one-pass SoftmaxRowsBF16.
+func (im impl) softmaxRowsBF16(s []float32, rows, l int, scale float32, sums []float32, pw []uint32) bool {
+	return false
+}
+
 func (im impl) bf16Rows(dst []uint32, kw int, src []float32, lds, rows, k int) {
 	bf16RowsEach(im, dst, kw, src, lds, rows, k)
 }

@@ -18,6 +18,24 @@ func (v Variant) SoftmaxRows(s []float32, rows, l int, scale float32, sums []flo
 	v.im.softmaxRows(s, rows, l, scale, sums)
 }
 
+// SoftmaxRowsBF16 is SoftmaxRows with the new rows written to pw as bf16
+// pairs, as BF16Words(pw, (l+1)/2, s, l, rows, l) would round them after
+// SoftmaxRows (sums are the float32 ones); the contents of s afterwards are
+// unspecified (the 512-bit variant never writes them back). The bf16
+// attention feeds pw to GemmBF16.
+func (v Variant) SoftmaxRowsBF16(s []float32, rows, l int, scale float32, sums []float32, pw []uint32) {
+	if rows <= 0 || l <= 0 {
+		return
+	}
+	if len(s) < rows*l || len(sums) < rows || len(pw) < rows*((l+1)/2) {
+		panic("simd: SoftmaxRowsBF16: s, sums or pw too short for the shapes")
+	}
+	if !v.im.softmaxRowsBF16(s, rows, l, scale, sums, pw) {
+		v.im.softmaxRows(s, rows, l, scale, sums)
+		v.im.bf16Rows(pw, (l+1)/2, s, l, rows, l)
+	}
+}
+
 // ScaleRows multiplies row r of the (rows,n) matrix o (row stride ldo) by
 // 1/sums[r] (the reciprocal rounded once, then one product per element):
 // attention's normalisation, after the probabilities met V.

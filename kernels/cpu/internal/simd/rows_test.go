@@ -36,7 +36,10 @@ func TestSoftmaxRowsVariants(t *testing.T) {
 			}
 			want, wantSums := slices.Clone(s), make([]float32, rows)
 			twin.SoftmaxRows(want, rows, l, scale, wantSums)
-			for _, im := range helperImpls()[1:] {
+			lw := (l + 1) / 2
+			wantWords := make([]uint32, rows*lw)
+			twin.BF16Words(wantWords, lw, want, l, rows, l)
+			for _, im := range helperImpls() {
 				v := Variant{im}
 				got, gotSums := slices.Clone(s), make([]float32, rows)
 				v.SoftmaxRows(got, rows, l, scale, gotSums)
@@ -45,6 +48,22 @@ func TestSoftmaxRowsVariants(t *testing.T) {
 				}
 				if i := sameBits(wantSums, gotSums); i >= 0 {
 					t.Errorf("%s l=%d scale=%v: sum[%d] = %v, twin %v", v.Name(), l, scale, i, gotSums[i], wantSums[i])
+				}
+				// The bf16 form: the same sums, and the new rows rounded.
+				words := make([]uint32, rows*lw+1)
+				words[rows*lw] = 0xdeadbeef // not to be written
+				clear(gotSums)
+				v.SoftmaxRowsBF16(slices.Clone(s), rows, l, scale, gotSums, words[:rows*lw])
+				if i := sameBits(wantSums, gotSums); i >= 0 {
+					t.Errorf("%s SoftmaxRowsBF16 l=%d scale=%v: sum[%d] = %v, twin %v", v.Name(), l, scale, i, gotSums[i], wantSums[i])
+				}
+				if i := slices.Compare(words[:rows*lw], wantWords); i != 0 || words[rows*lw] != 0xdeadbeef {
+					for j := range wantWords {
+						if words[j] != wantWords[j] {
+							t.Fatalf("%s SoftmaxRowsBF16 l=%d scale=%v: word %d = %#08x, SoftmaxRows then BF16Words %#08x", v.Name(), l, scale, j, words[j], wantWords[j])
+						}
+					}
+					t.Fatalf("%s SoftmaxRowsBF16 l=%d scale=%v: wrote past the last row's words", v.Name(), l, scale)
 				}
 			}
 			for row := range rows {

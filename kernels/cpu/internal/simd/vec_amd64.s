@@ -855,16 +855,40 @@ gzdone:
 	VPSLLD      $23, Z6, Z6; \
 	VMULPS      Z6, Z5, Z0
 
-// func softmaxRowsAVX512(s *float32, rows, l int, scale float32, sums *float32)
+// BF16ROUND16(v, a, b, k, c0, c1, c2, c3, c4) rounds the 16 floats of v to
+// bf16 as ToBF16 does (to nearest even, NaNs quieted), each left in the low
+// half of its lane, using a, b and the mask k; c0-c4 hold bf16Const's five
+// values.
+#define BF16ROUND16(v, a, b, k, c0, c1, c2, c3, c4) \
+	VPANDD    c2, v, a; \
+	VPCMPGTD  c3, a, k; \
+	VPSRLD    $16, v, a; \
+	VPORD     c4, a, a; \
+	VPANDD    c1, a, b; \
+	VPADDD    c0, v, v; \
+	VPADDD    b, v, v; \
+	VPSRLD    $16, v, v; \
+	VPBLENDMD a, v, k, v
+
+// SZROUND sets Z27 to the bf16 halves of the exponentials in Z0 (Z28, Z29
+// and K2 scratch, bf16Const in Z22-Z26).
+#define SZROUND \
+	VMOVAPS Z0, Z27; \
+	BF16ROUND16(Z27, Z28, Z29, K2, Z22, Z23, Z24, Z25, Z26)
+
+// func softmaxRowsAVX512(s *float32, rows, l int, scale float32, sums *float32, pw *uint32)
 //
 // softmaxRowsAVX2 with the exponentials 16 at a time (the max pass, a load
 // and a VMAXPS per 8 values, stays as it is). Registers as there, plus R12
-// = l &^ 15.
-TEXT ·softmaxRowsAVX512(SB), NOSPLIT, $0-40
+// = l &^ 15. With pw not nil (R13) the exponentials go to pw as bf16 pairs,
+// (l+1)/2 words a row (R11 bytes; an odd l's last word ends in 0), instead
+// of back to s.
+TEXT ·softmaxRowsAVX512(SB), NOSPLIT, $0-48
 	MOVQ         s+0(FP), SI
 	MOVQ         rows+8(FP), R8
 	MOVQ         l+16(FP), CX
 	MOVQ         sums+32(FP), DI
+	MOVQ         pw+40(FP), R13
 	VBROADCASTSS scale+24(FP), Z8
 	VBROADCASTSS expConst<>+0(SB), Z10
 	VBROADCASTSS expConst<>+4(SB), Z11
@@ -879,6 +903,11 @@ TEXT ·softmaxRowsAVX512(SB), NOSPLIT, $0-40
 	VBROADCASTSS expConst<>+32(SB), Z19
 	VBROADCASTSS expConst<>+36(SB), Z20
 	VBROADCASTSS expConst<>+40(SB), Z21
+	VPBROADCASTD bf16Const<>+0(SB), Z22
+	VPBROADCASTD bf16Const<>+4(SB), Z23
+	VPBROADCASTD bf16Const<>+8(SB), Z24
+	VPBROADCASTD bf16Const<>+12(SB), Z25
+	VPBROADCASTD bf16Const<>+16(SB), Z26
 	MOVQ         CX, DX
 	ANDQ         $-8, DX
 	MOVQ         CX, R12
@@ -888,6 +917,16 @@ TEXT ·softmaxRowsAVX512(SB), NOSPLIT, $0-40
 	LEAQ         tailMask<>(SB), AX
 	MOVQ         $8, R10
 	SUBQ         R9, R10
+	LEAQ         1(CX), R11
+	SHRQ         $1, R11
+	SHLQ         $2, R11 // bytes per row of pw
+	LEAQ         1(R9), CX
+	ANDQ         $-2, CX // halves of the tail's words
+	MOVL         $1, BX
+	SHLL         CX, BX
+	DECL         BX
+	KMOVW        BX, K3
+	MOVQ         l+16(FP), CX
 
 szrow:
 	TESTQ        R8, R8
@@ -920,7 +959,16 @@ szexp16:
 	VMOVUPS       (SI)(BX*4), Z0
 	VFMADD213PS   Z9, Z8, Z0
 	EXP16
+	TESTQ         R13, R13
+	JNZ           szw16
 	VMOVUPS       Z0, (SI)(BX*4)
+	JMP           szsum16
+
+szw16:
+	SZROUND
+	VPMOVDW Z27, (R13)(BX*2)
+
+szsum16:
 	VEXTRACTF64X4 $1, Z0, Y3
 	VADDPS        Y0, Y1, Y1
 	VADDPS        Y3, Y1, Y1
@@ -933,20 +981,48 @@ szexp8:
 	VMOVUPS     (SI)(BX*4), Y0
 	VFMADD213PS Y9, Y8, Y0
 	EXP8
+	TESTQ       R13, R13
+	JNZ         szw8
 	VMOVUPS     Y0, (SI)(BX*4)
-	VADDPS      Y0, Y1, Y1
-	ADDQ        $8, BX
+	JMP         szsum8
+
+szw8:
+	SZROUND
+	VPMOVDW Y27, (R13)(BX*2)
+
+szsum8:
+	VADDPS Y0, Y1, Y1
+	ADDQ   $8, BX
 
 szexptail:
-	TESTQ       R9, R9
-	JZ          szsum
+	TESTQ R9, R9
+	JZ    szsum
+	TESTQ R13, R13
+	JNZ   szwtail
 	EXPTAIL8
+	JMP   szsum
+
+szwtail: // EXPTAIL8 with the tail's words stored (lanes past l are 0)
+	VMOVUPS     (AX)(R10*4), Y3
+	VMASKMOVPS  (SI)(BX*4), Y3, Y0
+	VFMADD213PS Y9, Y8, Y0
+	EXP8
+	VMOVUPS     (AX)(R10*4), Y3 // EXP8 took Y3
+	VANDPS      Y3, Y0, Y0
+	VADDPS      Y0, Y1, Y1
+	SZROUND
+	VPMOVDW     Y27, K3, (R13)(BX*2)
 
 szsum:
 	LANESUM8
 	VMOVSS       X3, (DI)
 	ADDQ         $4, DI
 	LEAQ         (SI)(CX*4), SI
+	TESTQ        R13, R13
+	JZ           sznext
+	ADDQ         R11, R13
+
+sznext:
 	DECQ         R8
 	JMP          szrow
 
@@ -1293,20 +1369,6 @@ bf16zloop:
 	VZEROUPPER
 	RET
 
-// BF16ROUND16(v, a, b, k) rounds the 16 floats of v to bf16 as
-// bf16WordsAVX512 does (to nearest even, NaNs quieted), each left in the low
-// half of its lane, using a, b and the mask k; constants in Z10-Z14.
-#define BF16ROUND16(v, a, b, k) \
-	VPANDD    Z12, v, a; \
-	VPCMPGTD  Z13, a, k; \
-	VPSRLD    $16, v, a; \
-	VPORD     Z14, a, a; \
-	VPANDD    Z11, a, b; \
-	VPADDD    Z10, v, v; \
-	VPADDD    b, v, v; \
-	VPSRLD    $16, v, v; \
-	VPBLENDMD a, v, k, v
-
 // func bf16RowsAVX512(dst *uint32, kw int, src *float32, lds, rows, k int)
 // Per row, 16 floats to 8 words per step as bf16WordsAVX512, then the last
 // k%16 floats through a zeroing masked load (K3) and a masked store (K4) of
@@ -1350,7 +1412,7 @@ brstep:
 	TESTQ     R12, R12
 	JZ        brtail
 	VMOVDQU32 (AX), Z0
-	BF16ROUND16(Z0, Z2, Z3, K1)
+	BF16ROUND16(Z0, Z2, Z3, K1, Z10, Z11, Z12, Z13, Z14)
 	VPMOVDW   Z0, (BX)
 	ADDQ      $64, AX
 	ADDQ      $32, BX
@@ -1361,7 +1423,7 @@ brtail:
 	TESTQ       CX, CX
 	JZ          brnext
 	VMOVDQU32.Z (AX), K3, Z0
-	BF16ROUND16(Z0, Z2, Z3, K1)
+	BF16ROUND16(Z0, Z2, Z3, K1, Z10, Z11, Z12, Z13, Z14)
 	VPMOVDW     Z0, K4, (BX)
 
 brnext:
@@ -1403,8 +1465,8 @@ tbpair:
 tbpanel:
 	VMOVDQU32 (AX), Z0
 	VMOVDQU32 (R11), Z1
-	BF16ROUND16(Z0, Z2, Z3, K1)
-	BF16ROUND16(Z1, Z4, Z5, K2)
+	BF16ROUND16(Z0, Z2, Z3, K1, Z10, Z11, Z12, Z13, Z14)
+	BF16ROUND16(Z1, Z4, Z5, K2, Z10, Z11, Z12, Z13, Z14)
 	VPSLLD    $16, Z1, Z1
 	VPORD     Z1, Z0, Z0
 	VMOVDQU32 Z0, (BX)
@@ -1427,7 +1489,7 @@ tblast: // an odd k's last row pairs with zeros
 
 tblpanel:
 	VMOVDQU32 (AX), Z0
-	BF16ROUND16(Z0, Z2, Z3, K1)
+	BF16ROUND16(Z0, Z2, Z3, K1, Z10, Z11, Z12, Z13, Z14)
 	VMOVDQU32 Z0, (BX)
 	ADDQ      $64, AX
 	ADDQ      R9, BX
