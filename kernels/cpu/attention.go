@@ -65,25 +65,40 @@ func (be *Backend) attention(op kernels.Attention) {
 	out, qkv := f32(op.Out), f32(op.QKV)
 	seqs := op.Seqs
 	nb := len(seqs) - 1
-	// BF16 rounds each head's Q and K columns of all T rows in one call
-	// apiece, into (T, ⌈HD/2⌉) pairs, Q's heads then K's: a call per block
-	// of queries would cost as much as the rounding.
+	// BF16 reads Q and K as bf16 pairs: those the QKV MatMul handed over
+	// (3H/2 words a row), or else each head's Q and K columns of all T rows
+	// rounded in one call apiece, into (T, ⌈HD/2⌉) pairs, Q's heads then
+	// K's (a call per block of queries would cost as much as the rounding).
+	// It hands its Out on as pairs when the output projection reads it next.
 	t, kw := int(seqs[nb]), (hd+1)/2
-	var qkw []uint32
+	var qkw, ow []uint32
+	ldq := 3 * h / 2
+	qOff := func(lo, head int) int { return lo*ldq + head*hd/2 }
+	kOff := func(lo, head int) int { return lo*ldq + h/2 + head*hd/2 }
 	if be.prec == BF16 {
-		be.qkw = grow(be.qkw, 2*nh*t*kw)
-		qkw = be.qkw
-		be.pool.parallel(2*nh, func(_, task int) {
-			be.simd.BF16Words(qkw[task*t*kw:], kw, qkv[task/nh*h+task%nh*hd:], 3*h, t, hd)
-		})
+		if qkw = be.pairsOf(op.QKV, t, 3*h); qkw == nil {
+			be.qkw = grow(be.qkw, 2*nh*t*kw)
+			qkw, ldq = be.qkw, kw
+			qOff = func(lo, head int) int { return (head*t + lo) * kw }
+			kOff = func(lo, head int) int { return ((nh+head)*t + lo) * kw }
+			be.pool.parallel(2*nh, func(_, task int) {
+				be.simd.BF16Words(qkw[task*t*kw:], kw, qkv[task/nh*h+task%nh*hd:], 3*h, t, hd)
+			})
+		}
+		if hd%2 == 0 {
+			ow = be.pairsFor(op.Out, t, h)
+		}
 	}
 	head := func(a *attnScratch, b int32, head int) {
 		lo, hi := int(seqs[b]), int(seqs[b+1])
-		var qw, kwords []uint32
+		var p bf16Pairs
 		if qkw != nil {
-			qw, kwords = qkw[(head*t+lo)*kw:], qkw[((nh+head)*t+lo)*kw:]
+			p = bf16Pairs{q: qkw[qOff(lo, head):], k: qkw[kOff(lo, head):], ld: ldq}
 		}
-		be.attentionHead(a, out[lo*h+head*hd:], qkv[lo*3*h+head*hd:], qw, kwords, hi-lo, h, hd, op.Scale)
+		if ow != nil {
+			p.out = ow[lo*h/2+head*hd/2:]
+		}
+		be.attentionHead(a, out[lo*h+head*hd:], qkv[lo*3*h+head*hd:], p, hi-lo, h, hd, op.Scale)
 	}
 	maxL := 0
 	for b := range nb {
@@ -117,19 +132,23 @@ func (be *Backend) attention(op kernels.Attention) {
 
 // attentionHead computes one head of one sequence of L tokens: qkv starts at
 // the head's Q columns of the sequence's first row (row stride 3H, K at +H,
-// V at +2H) and out at its output columns (row stride H). In BF16, qw and
-// kw start at the head's Q and K pairs of that row (row stride ⌈HD/2⌉);
-// otherwise they are nil.
-func (be *Backend) attentionHead(a *attnScratch, out, qkv []float32, qw, kw []uint32, l, h, hd int, scale float32) {
+// V at +2H) and out at its output columns (row stride H). In BF16, p has
+// the head's Q and K as pairs from that row on, and maybe where its output
+// pairs go.
+func (be *Backend) attentionHead(a *attnScratch, out, qkv []float32, p bf16Pairs, l, h, hd int, scale float32) {
 	if l == 0 {
 		return
 	}
-	be.packKV(a, qkv[h:], kw, qkv[2*h:], 3*h, l, hd)
+	be.packKV(a, qkv[h:], p.k, p.ld, qkv[2*h:], 3*h, l, hd)
 	step := queryBlock(l)
 	for q0 := 0; q0 < l; q0 += step {
 		nq := min(step, l-q0)
 		s := a.s[:nq*l]
-		be.scores(a, s, qkv[q0*3*h:], 3*h, qw, q0, nq, l, hd)
+		var qw []uint32
+		if p.q != nil {
+			qw = p.q[q0*p.ld:]
+		}
+		be.scores(a, s, qkv[q0*3*h:], 3*h, qw, p.ld, nq, l, hd)
 		if be.prec == BF16 {
 			// The probabilities straight to bf16 pairs, in the same pass.
 			a.pw = grow(a.pw, nq*((l+1)/2))
@@ -140,7 +159,18 @@ func (be *Backend) attentionHead(a *attnScratch, out, qkv []float32, qw, kw []ui
 		o := out[q0*h:]
 		be.context(a, o, h, s, nq, l)
 		be.simd.ScaleRows(o, h, nq, hd, a.sums[:nq])
+		if p.out != nil {
+			be.simd.BF16Words(p.out[q0*h/2:], h/2, o, h, nq, hd)
+		}
 	}
+}
+
+// bf16Pairs is where one head of one sequence finds its Q and K as bf16
+// pairs (row stride ld words) in BF16, and where its output pairs go (row
+// stride H/2; nil when not handed on).
+type bf16Pairs struct {
+	q, k, out []uint32
+	ld        int
 }
 
 // The two products of attention in the backend's precision. In f32 they are
@@ -151,11 +181,11 @@ func (be *Backend) attentionHead(a *attnScratch, out, qkv []float32, qw, kw []ui
 
 // packKV packs the head's K (L,HD) and V (L,HD), rows of stride ld, as the
 // weights of the scores (N=L, K=HD) and the context (N=HD, K=L) GEMMs; in
-// BF16, K from its pairs kw (see attentionHead).
-func (be *Backend) packKV(a *attnScratch, k []float32, kw []uint32, v []float32, ld, l, hd int) {
+// BF16, K from its pairs kw (row stride ldw words).
+func (be *Backend) packKV(a *attnScratch, k []float32, kw []uint32, ldw int, v []float32, ld, l, hd int) {
 	switch be.prec {
 	case BF16:
-		be.simd.PackWords(&a.k, kw, (hd+1)/2, l, (hd+1)/2)
+		be.simd.PackWords(&a.k, kw, ldw, l, (hd+1)/2)
 		be.simd.PackTBF16(&a.vt, v, ld, hd, l)
 	case BF16Twin:
 		kp, lp := evenK(hd), evenK(l)
@@ -182,12 +212,11 @@ func (be *Backend) packKV(a *attnScratch, k []float32, kw []uint32, v []float32,
 }
 
 // scores sets the (nq,L) s = Q·Kᵀ for the nq query rows q (stride ld), the
-// head's rows q0 onwards (in BF16, from the head's Q pairs qw).
-func (be *Backend) scores(a *attnScratch, s, q []float32, ld int, qw []uint32, q0, nq, l, hd int) {
+// head's rows (in BF16, from their Q pairs qw, row stride ldw words).
+func (be *Backend) scores(a *attnScratch, s, q []float32, ld int, qw []uint32, ldw, nq, l, hd int) {
 	switch be.prec {
 	case BF16:
-		kw := (hd + 1) / 2
-		be.simd.GemmBF16(s, l, qw[q0*kw:], kw, nq, &a.k, nil, false, nil)
+		be.simd.GemmBF16(s, l, qw, ldw, nq, &a.k, nil, false, nil)
 	case BF16Twin:
 		kp := evenK(hd)
 		a.qf = grow(a.qf, nq*kp)

@@ -36,6 +36,12 @@ type Backend struct {
 	xbf  []float32
 	xbw  []uint32
 	qkw  []uint32
+	// next is the op after the running one (nil for the last); in and out
+	// are the pairs handed to the running op and by it (see handoff.go),
+	// kept in words.
+	next    kernels.Op
+	in, out handoff
+	words   [2][]uint32
 }
 
 // New returns a CPU backend running on threads goroutines (the caller's

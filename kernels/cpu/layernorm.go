@@ -14,15 +14,20 @@ import "github.com/minilm-dev/minilm/kernels"
 func (be *Backend) layerNorm(op kernels.LayerNorm) {
 	rows, cols := op.Rows, op.Cols
 	out, x, res, gamma, beta := f32(op.Out), f32(op.X), f32(op.Res), f32(op.Gamma), f32(op.Beta)
+	words, kw := be.pairsFor(op.Out, rows, cols), (cols+1)/2
 	grain := max(1, 4096/cols) // rows per task
 	be.pool.parallel(chunks(rows, grain), func(_, task int) {
-		for r := task * grain; r < min(rows, (task+1)*grain); r++ {
+		r0, r1 := task*grain, min(rows, (task+1)*grain)
+		for r := r0; r < r1; r++ {
 			row := r * cols
 			var rr []float32
 			if res != nil {
 				rr = res[row : row+cols]
 			}
 			be.simd.LayerNorm(out[row:row+cols], x[row:row+cols], rr, gamma[:cols], beta[:cols], op.Eps)
+		}
+		if words != nil { // the task's rows, still in L1
+			be.simd.BF16Words(words[r0*kw:], kw, out[r0*cols:], cols, r1-r0, cols)
 		}
 	})
 }

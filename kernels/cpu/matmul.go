@@ -107,7 +107,11 @@ func (be *Backend) matMul(op kernels.MatMul) {
 	out, x, w, bias := f32(op.Out), f32(op.X), op.W.(*weight), f32(op.Bias)
 	switch w.prec {
 	case BF16:
-		be.simd.GemmBF16(out, n, be.bf16Words(x, m, k), w.w.K(), m, w.w, bias, op.GELU, be.pool.tasks)
+		xw := be.pairsOf(op.X, m, k)
+		if xw == nil {
+			xw = be.bf16Words(x, m, k)
+		}
+		be.simd.GemmBF16Words(out, n, be.pairsFor(op.Out, m, n), (n+1)/2, xw, w.w.K(), m, w.w, bias, op.GELU, be.pool.tasks)
 		return
 	case BF16Twin:
 		x, k = be.bf16Input(x, m, k), w.w.K()

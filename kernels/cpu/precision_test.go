@@ -133,3 +133,81 @@ func TestBF16Attention(t *testing.T) {
 		}
 	}
 }
+
+// TestBF16Handoff: in bf16, ops that run back to back hand their Out on as
+// bf16 pairs (handoff.go); a layer's ops in one Run must give the same bits
+// as the same ops one Run apiece, which rounds every MatMul input itself.
+// Head dims 16 (pairs handed to and from the attention) and 5 (not).
+func TestBF16Handoff(t *testing.T) {
+	for _, hd := range []int{16, 5} {
+		be, err := NewPrecision(2, BF16Twin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		be.prec = BF16 // the Go twin kernel where the CPU lacks AVX512_BF16
+		r := rand.New(rand.NewPCG(67, uint64(hd)))
+		const nh, inter = 3, 40
+		h := nh * hd
+		seqs := []int32{0, 7, 20, 21}
+		tok := int(seqs[len(seqs)-1])
+		buf := func(n int, scale float64) kernels.Buf {
+			b, _ := be.Alloc(n)
+			v := make([]float32, n)
+			for i := range v {
+				v[i] = float32(r.NormFloat64() * scale)
+			}
+			be.Upload(b, v)
+			return b
+		}
+		weight := func(n, k int) kernels.Buf {
+			v := make([]float32, n*k)
+			for i := range v {
+				v[i] = float32(r.NormFloat64() / math.Sqrt(float64(k)))
+			}
+			w, err := be.Weight(v, n, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return w
+		}
+		x, gamma, beta := buf(tok*h, 1), buf(h, 1), buf(h, 0.1)
+		ln, qkv, ctx, proj, up, down := buf(tok*h, 0), buf(tok*3*h, 0), buf(tok*h, 0), buf(tok*h, 0), buf(tok*inter, 0), buf(tok*h, 0)
+		wqkv, wo, wu, wd := weight(3*h, h), weight(h, h), weight(inter, h), weight(h, inter)
+		ops := []kernels.Op{
+			kernels.LayerNorm{Out: ln, X: x, Gamma: gamma, Beta: beta, Rows: tok, Cols: h, Eps: 1e-12},
+			kernels.MatMul{Out: qkv, X: ln, W: wqkv, M: tok, N: 3 * h, K: h},
+			kernels.Attention{Out: ctx, QKV: qkv, Seqs: seqs, NH: nh, HD: hd, Scale: 0.25},
+			kernels.MatMul{Out: proj, X: ctx, W: wo, M: tok, N: h, K: h},
+			kernels.LayerNorm{Out: ln, X: proj, Res: x, Gamma: gamma, Beta: beta, Rows: tok, Cols: h, Eps: 1e-12},
+			kernels.MatMul{Out: up, X: ln, W: wu, M: tok, N: inter, K: h, GELU: true},
+			kernels.MatMul{Out: down, X: up, W: wd, M: tok, N: h, K: inter},
+		}
+		results := func() [][]float32 {
+			var got [][]float32
+			for _, b := range []kernels.Buf{ln, qkv, ctx, proj, up, down} {
+				v := make([]float32, b.Len())
+				be.Download(v, b)
+				got = append(got, v)
+			}
+			return got
+		}
+		if err := be.Run(context.Background(), ops...); err != nil {
+			t.Fatal(err)
+		}
+		together := results()
+		for _, op := range ops {
+			if err := be.Run(context.Background(), op); err != nil {
+				t.Fatal(err)
+			}
+		}
+		apart := results()
+		for i := range together {
+			for j := range together[i] {
+				if math.Float32bits(together[i][j]) != math.Float32bits(apart[i][j]) {
+					t.Fatalf("HD=%d: buffer %d element %d = %v in one Run, %v op by op", hd, i, j, together[i][j], apart[i][j])
+				}
+			}
+		}
+		be.Close()
+	}
+}

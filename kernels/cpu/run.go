@@ -10,7 +10,18 @@ import (
 // Run implements kernels.Backend: kernels.Check vets each op, then it runs
 // across the worker pool, stopping between ops when ctx is cancelled.
 func (be *Backend) Run(ctx context.Context, ops ...kernels.Op) error {
-	return be.host.Run(ctx, ops, be.run)
+	i := 0
+	err := be.host.Run(ctx, ops, func(op kernels.Op) error {
+		i++
+		be.next = nil
+		if i < len(ops) {
+			be.next = ops[i]
+		}
+		be.in, be.out = be.out, handoff{}
+		return be.run(op)
+	})
+	be.next, be.in, be.out = nil, handoff{}, handoff{}
+	return err
 }
 
 // run computes one op that kernels.Check accepted.

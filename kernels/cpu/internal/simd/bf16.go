@@ -135,25 +135,28 @@ func PairBF16(a, b float32) uint32 { return uint32(ToBF16(a)) | uint32(ToBF16(b)
 
 // BF16Words writes the rows of src as bf16 pairs into dst:
 //
-//	dst[r·kw + j] = PairBF16(src[r·lds + 2j], src[r·lds + 2j+1])
+//	dst[r·ldd + j] = PairBF16(src[r·lds + 2j], src[r·lds + 2j+1])
 //
 // for r < rows, j < kw = (k+1)/2, the last pair of an odd k completed with a
-// zero. This is the input of GemmBF16; v's vector kernel does the same.
-func (v Variant) BF16Words(dst []uint32, kw int, src []float32, lds, rows, k int) {
-	if kw != (k+1)/2 || rows < 0 || (rows > 0 && (len(dst) < (rows-1)*kw+kw || len(src) < (rows-1)*lds+k)) {
-		panic("simd: BF16Words: slice too short or kw ≠ (k+1)/2")
+// zero; ldd ≥ kw, and the words of a row past kw are not written. This is
+// the input of GemmBF16; v's vector kernel does the same.
+func (v Variant) BF16Words(dst []uint32, ldd int, src []float32, lds, rows, k int) {
+	kw := (k + 1) / 2
+	if ldd < kw || rows < 0 || (rows > 0 && (len(dst) < (rows-1)*ldd+kw || len(src) < (rows-1)*lds+k)) {
+		panic("simd: BF16Words: slice too short or ldd < (k+1)/2")
 	}
 	if rows == 0 || k == 0 {
 		return
 	}
-	v.im.bf16Rows(dst, kw, src, lds, rows, k)
+	v.im.bf16Rows(dst, ldd, src, lds, rows, k)
 }
 
 // bf16RowsEach is BF16Words one row at a time, for the variants without a
 // many-row kernel.
-func bf16RowsEach(im impl, dst []uint32, kw int, src []float32, lds, rows, k int) {
+func bf16RowsEach(im impl, dst []uint32, ldd int, src []float32, lds, rows, k int) {
+	kw := (k + 1) / 2
 	for r := range rows {
-		im.bf16Words(dst[r*kw:r*kw+kw], src[r*lds:r*lds+k])
+		im.bf16Words(dst[r*ldd:r*ldd+kw], src[r*lds:r*lds+k])
 	}
 }
 
@@ -272,10 +275,18 @@ func packTBF16PanelsGeneric(data []uint32, wt []float32, ldwt, panels, k int) {
 // runs the bit-exact Go twin (slow: for tests). Tiling, tasks and par are as
 // in Gemm.
 func (v Variant) GemmBF16(out []float32, ldo int, x []uint32, ldx int, m int, w *PackedW, bias []float32, gelu bool, par func(tasks int, fn func(task int))) {
+	v.GemmBF16Words(out, ldo, nil, 0, x, ldx, m, w, bias, gelu, par)
+}
+
+// GemmBF16Words is GemmBF16 that, where words is not nil, also rounds its
+// result into the input of a next GemmBF16: the same words as
+// BF16Words(words, ldw, out, ldo, M, N) after it, each task's block rounded
+// as soon as it is final, while it is still in cache.
+func (v Variant) GemmBF16Words(out []float32, ldo int, words []uint32, ldw int, x []uint32, ldx int, m int, w *PackedW, bias []float32, gelu bool, par func(tasks int, fn func(task int))) {
 	if !w.pairs {
 		panic("simd: GemmBF16: w is not from PackBF16")
 	}
-	v.im.gemm(out, ldo, wordsAsFloats(x), ldx, m, w, bias, gelu, par)
+	v.im.gemmWords(out, ldo, wordsAsFloats(x), ldx, m, w, bias, gelu, words, ldw, par)
 }
 
 // kernelBF16Generic is kernelGeneric with VDPBF16PS's pair steps in place of

@@ -243,7 +243,29 @@ func checkGemmBF16(t *testing.T, v Variant, r *rand.Rand, m, n, k int, mag float
 	}
 	ldo := n + 3
 	out := make([]float32, (m-1)*ldo+n)
-	v.GemmBF16(out, ldo, xw, kw, m, pw, bias, gelu, pool(2))
+	// Half the calls also round the result (GemmBF16Words): the words must
+	// be BF16Words of out, and the gap between rows of words untouched.
+	var words []uint32
+	ldw := (n+1)/2 + 1
+	if (m+n+k)%2 == 0 {
+		words = make([]uint32, m*ldw)
+		for i := range words {
+			words[i] = 0xdeadbeef
+		}
+	}
+	v.GemmBF16Words(out, ldo, words, ldw, xw, kw, m, pw, bias, gelu, pool(2))
+	if words != nil {
+		want := make([]uint32, m*ldw)
+		for i := range want {
+			want[i] = 0xdeadbeef
+		}
+		Variants()[0].BF16Words(want, ldw, out, ldo, m, n)
+		for i := range want {
+			if words[i] != want[i] {
+				t.Fatalf("%s m=%d n=%d k=%d: words[%d] = %#08x, BF16Words of out %#08x", v.Name(), m, n, k, i, words[i], want[i])
+			}
+		}
+	}
 	for i := range m {
 		for j := range n {
 			var b []float32

@@ -179,11 +179,18 @@ func gcd(a, b int) int {
 }
 
 func (im impl) gemm(out []float32, ldo int, x []float32, ldx int, m int, w *PackedW, bias []float32, gelu bool, par func(tasks int, fn func(task int))) {
+	im.gemmWords(out, ldo, x, ldx, m, w, bias, gelu, nil, 0, par)
+}
+
+// gemmWords is gemm that, where words is not nil, also rounds the result
+// into words as BF16Words(words, ldw, out, ldo, m, N) would (GemmBF16Words).
+func (im impl) gemmWords(out []float32, ldo int, x []float32, ldx int, m int, w *PackedW, bias []float32, gelu bool, words []uint32, ldw int, par func(tasks int, fn func(task int))) {
 	n, k := w.n, w.k
 	if m <= 0 || n == 0 {
 		return
 	}
-	if len(out) < (m-1)*ldo+n || ldo < n || len(x) < (m-1)*ldx+k || ldx < k || (bias != nil && len(bias) < n) {
+	if len(out) < (m-1)*ldo+n || ldo < n || len(x) < (m-1)*ldx+k || ldx < k || (bias != nil && len(bias) < n) ||
+		(words != nil && (ldw < (n+1)/2 || len(words) < (m-1)*ldw+(n+1)/2)) {
 		panic("simd: Gemm: slice too short or stride too small for the shapes")
 	}
 	if k == 0 {
@@ -199,6 +206,9 @@ func (im impl) gemm(out []float32, ldo int, x []float32, ldx int, m int, w *Pack
 				im.gelu(row, row)
 			}
 		}
+		if words != nil {
+			im.bf16Rows(words, ldw, out, ldo, m, n)
+		}
 		return
 	}
 	span := 1
@@ -208,13 +218,13 @@ func (im impl) gemm(out []float32, ldo int, x []float32, ldx int, m int, w *Pack
 	if par == nil {
 		p := im.plan(m, n, k, span) // stays on the stack: no closure takes it
 		for task := range p.mBlocks * p.nBlks {
-			im.gemmTask(&p, task, out, ldo, x, ldx, w, bias, gelu)
+			im.gemmTask(&p, task, out, ldo, x, ldx, w, bias, gelu, words, ldw)
 		}
 		return
 	}
 	p := im.plan(m, n, k, span)
 	par(p.mBlocks*p.nBlks, func(task int) {
-		im.gemmTask(&p, task, out, ldo, x, ldx, w, bias, gelu)
+		im.gemmTask(&p, task, out, ldo, x, ldx, w, bias, gelu, words, ldw)
 	})
 }
 
@@ -226,7 +236,7 @@ func (im impl) gemm(out []float32, ldo int, x []float32, ldx int, m int, w *Pack
 // past it. Edge tiles (rows past M or columns past N) go through a one-tile
 // scratch, all their K blocks in a row; the order of the K blocks, hence
 // every sum, is the same either way.
-func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float32, ldx int, w *PackedW, bias []float32, gelu bool) {
+func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float32, ldx int, w *PackedW, bias []float32, gelu bool, words []uint32, ldw int) {
 	nr := im.nr
 	m0 := task / p.nBlks * p.mc
 	m1 := min(m0+p.mc, p.m)
@@ -320,6 +330,11 @@ func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float
 			// The groups' finished columns for all the block's rows, while
 			// they are still in L1/L2: one vector call per call of the kernel.
 			im.geluTile(out[m0*ldo+g*nr:], ldo, m1-m0, nv+(span-1)*nr)
+		}
+		if words != nil {
+			// The same finished block, rounded while it is still near: its
+			// first column is even, so its pairs are the whole row's.
+			im.bf16Rows(words[m0*ldw+g*nr/2:], ldw, out[m0*ldo+g*nr:], ldo, m1-m0, nv+(span-1)*nr)
 		}
 		g += span - 1
 	}

@@ -138,20 +138,20 @@ func (im impl) kernelBF16Wide(t *tileArgs) {
 	kernelBF16Generic(t, 2*im.nr)
 }
 
-// bf16RowsAVX512 is BF16Words(dst, kw, src, lds, rows, k) for rows, k ≥ 1
+// bf16RowsAVX512 is BF16Words(dst, ldd, src, lds, rows, k) for rows, k ≥ 1
 // in one call: bf16WordsAVX512's steps along each row, the last k%16 floats
 // through a masked load and store (the attention kernel rounds many short
 // rows, whose tails and calls would cost as much as their bulk).
 //
 //go:noescape
-func bf16RowsAVX512(dst *uint32, kw int, src *float32, lds, rows, k int)
+func bf16RowsAVX512(dst *uint32, ldd int, src *float32, lds, rows, k int)
 
-func (im impl) bf16Rows(dst []uint32, kw int, src []float32, lds, rows, k int) {
+func (im impl) bf16Rows(dst []uint32, ldd int, src []float32, lds, rows, k int) {
 	if im.zmm {
-		bf16RowsAVX512(&dst[0], kw, &src[0], lds, rows, k)
+		bf16RowsAVX512(&dst[0], ldd, &src[0], lds, rows, k)
 		return
 	}
-	bf16RowsEach(im, dst, kw, src, lds, rows, k)
+	bf16RowsEach(im, dst, ldd, src, lds, rows, k)
 }
 
 func (im impl) bf16Words(dst []uint32, src []float32) {

@@ -50,8 +50,8 @@ func (im impl) softmaxRowsBF16(s []float32, rows, l int, scale float32, sums []f
 	return false
 }
 
-func (im impl) bf16Rows(dst []uint32, kw int, src []float32, lds, rows, k int) {
-	bf16RowsEach(im, dst, kw, src, lds, rows, k)
+func (im impl) bf16Rows(dst []uint32, ldd int, src []float32, lds, rows, k int) {
+	bf16RowsEach(im, dst, ldd, src, lds, rows, k)
 }
 
 func (im impl) packTBF16Panels(data []uint32, wt []float32, ldwt, panels, k int) {

@@ -1369,13 +1369,13 @@ bf16zloop:
 	VZEROUPPER
 	RET
 
-// func bf16RowsAVX512(dst *uint32, kw int, src *float32, lds, rows, k int)
+// func bf16RowsAVX512(dst *uint32, ldd int, src *float32, lds, rows, k int)
 // Per row, 16 floats to 8 words per step as bf16WordsAVX512, then the last
 // k%16 floats through a zeroing masked load (K3) and a masked store (K4) of
 // their (k%16+1)/2 words: an odd k's last word pairs with the 0 read past it.
 TEXT ·bf16RowsAVX512(SB), NOSPLIT, $0-48
 	MOVQ         dst+0(FP), DI
-	MOVQ         kw+8(FP), R8
+	MOVQ         ldd+8(FP), R8
 	SHLQ         $2, R8 // bytes per row of dst
 	MOVQ         src+16(FP), SI
 	MOVQ         lds+24(FP), R9
