@@ -931,8 +931,35 @@ TEXT ·softmaxRowsAVX512(SB), NOSPLIT, $0-48
 szrow:
 	TESTQ        R8, R8
 	JZ           szdone
-	VBROADCASTSS rowConst<>+0(SB), Y1
+	VBROADCASTSS rowConst<>+0(SB), Z1
+	VMOVAPS      Z1, Z7
 	XORQ         BX, BX
+
+	// The max 32 values a step in two chains (Z1, Z7), then 16, then 8 in
+	// Y1: max is exact, so any grouping gives the same value. The data is
+	// the first operand, so that a NaN in it is passed over.
+szmax32:
+	LEAQ    32(BX), AX // AX is free until the tail (reloaded at szmaxtail)
+	CMPQ    AX, R12
+	JGT     szmax16
+	VMOVUPS (SI)(BX*4), Z0
+	VMOVUPS 64(SI)(BX*4), Z3
+	VMAXPS  Z1, Z0, Z1
+	VMAXPS  Z7, Z3, Z7
+	MOVQ    AX, BX
+	JMP     szmax32
+
+szmax16:
+	CMPQ          BX, R12
+	JGE           szmaxfold
+	VMOVUPS       (SI)(BX*4), Z0
+	VMAXPS        Z1, Z0, Z1
+	ADDQ          $16, BX
+
+szmaxfold:
+	VMAXPS        Z7, Z1, Z1
+	VEXTRACTF64X4 $1, Z1, Y3
+	VMAXPS        Y1, Y3, Y1
 
 szmax:
 	CMPQ    BX, DX
@@ -943,6 +970,7 @@ szmax:
 	JMP     szmax
 
 szmaxtail:
+	LEAQ         tailMask<>(SB), AX
 	TESTQ        R9, R9
 	JZ           szmaxred
 	MAXTAIL8
