@@ -22,10 +22,17 @@ import (
 // step and DotBF16Twin the whole dot product: the bit-exact reference every
 // bf16 kernel is tested against.
 
-// ToBF16 rounds x to bfloat16, to nearest even (NaNs stay NaN, quieted).
+// ToBF16 rounds x to bfloat16 as VCVTNEPS2BF16 does (Intel's
+// convert_fp32_to_bfloat16): to nearest even, NaNs kept and quieted, and a
+// denormal read as a zero of its sign (VDPBF16PS would read the bf16
+// denormal it rounds to as zero anyway, all but the few that round up to
+// 2^-126), so that the instruction itself can do the rounding.
 func ToBF16(x float32) uint16 {
 	b := math.Float32bits(x)
-	if b&0x7fffffff > 0x7f800000 {
+	switch {
+	case b&0x7f800000 == 0:
+		return uint16(b>>16) & 0x8000
+	case b&0x7fffffff > 0x7f800000:
 		return uint16(b>>16) | 0x40
 	}
 	return uint16((b + 0x7fff + (b>>16)&1) >> 16)
@@ -95,9 +102,9 @@ func DotBF16Twin(acc float32, x, w []float32) float32 {
 	return acc
 }
 
-// RoundBF16 returns x rounded to bf16 and back, denormals flushed to a zero
-// of their sign (DAZ: VDPBF16PS would read them as zero anyway).
-func RoundBF16(x float32) float32 { return daz(FromBF16(ToBF16(x))) }
+// RoundBF16 returns x rounded to bf16 and back (never a denormal: ToBF16
+// flushes them).
+func RoundBF16(x float32) float32 { return FromBF16(ToBF16(x)) }
 
 // BF16Pairs writes rows of src rounded as RoundBF16 into dst, each pair of
 // elements swapped and the row padded with zeros to kp (even) elements:
@@ -151,12 +158,11 @@ func (v Variant) BF16Words(dst []uint32, ldd int, src []float32, lds, rows, k in
 	v.im.bf16Rows(dst, ldd, src, lds, rows, k)
 }
 
-// bf16RowsEach is BF16Words one row at a time, for the variants without a
-// many-row kernel.
-func bf16RowsEach(im impl, dst []uint32, ldd int, src []float32, lds, rows, k int) {
+// bf16RowsEach is BF16Words with the Go twin, a row at a time.
+func bf16RowsEach(dst []uint32, ldd int, src []float32, lds, rows, k int) {
 	kw := (k + 1) / 2
 	for r := range rows {
-		im.bf16Words(dst[r*ldd:r*ldd+kw], src[r*lds:r*lds+k])
+		bf16WordsGeneric(dst[r*ldd:r*ldd+kw], src[r*lds:r*lds+k])
 	}
 }
 

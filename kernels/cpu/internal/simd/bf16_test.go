@@ -21,6 +21,9 @@ func TestToBF16(t *testing.T) {
 		{0x7fc00001, 0x7fc0}, // NaN stays NaN
 		{0x7f800001, 0x7fc0}, // signalling NaN is quieted, not turned into Inf
 		{0x80000000, 0x8000}, // -0
+		{0x00000001, 0x0000}, // denormals are read as zeros of their sign
+		{0x807fffff, 0x8000}, // even one that would round to the smallest normal
+		{0x00800000, 0x0080}, // the smallest normal stays
 	}
 	for _, c := range cases {
 		if got := ToBF16(math.Float32frombits(c.in)); got != c.want {

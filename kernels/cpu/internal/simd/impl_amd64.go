@@ -68,17 +68,6 @@ func gemm6x32AVX512(t *tileArgs)
 //go:noescape
 func gemm6x32BF16(t *tileArgs)
 
-// bf16WordsAVX2 is bf16WordsGeneric on n pairs (2n floats), n a multiple of
-// 8.
-//
-//go:noescape
-func bf16WordsAVX2(dst *uint32, src *float32, n int)
-
-// bf16WordsAVX512 is bf16WordsAVX2 in 16-float steps: the same words.
-//
-//go:noescape
-func bf16WordsAVX512(dst *uint32, src *float32, n int)
-
 // geluAVX2 is `for i := range n { dst[i] = gelu1(src[i]) }`; n is a multiple
 // of 8.
 //
@@ -139,31 +128,23 @@ func (im impl) kernelBF16Wide(t *tileArgs) {
 }
 
 // bf16RowsAVX512 is BF16Words(dst, ldd, src, lds, rows, k) for rows, k ≥ 1
-// in one call: bf16WordsAVX512's steps along each row, the last k%16 floats
-// through a masked load and store (the attention kernel rounds many short
-// rows, whose tails and calls would cost as much as their bulk).
+// in one call, with AVX512_BF16's VCVTNE2PS2BF16 (ToBF16 is its rounding):
+// the last k%16 floats of a row through a masked load and store (the
+// attention kernel rounds many short rows, whose tails and calls would cost
+// as much as their bulk).
 //
 //go:noescape
 func bf16RowsAVX512(dst *uint32, ldd int, src *float32, lds, rows, k int)
 
+// bf16Rows rounds with the instruction where the CPU has it; elsewhere the
+// bf16 precision is refused and only tests and the load-time packing round,
+// with the Go twin.
 func (im impl) bf16Rows(dst []uint32, ldd int, src []float32, lds, rows, k int) {
-	if im.zmm {
+	if im.bf16 {
 		bf16RowsAVX512(&dst[0], ldd, &src[0], lds, rows, k)
 		return
 	}
-	bf16RowsEach(im, dst, ldd, src, lds, rows, k)
-}
-
-func (im impl) bf16Words(dst []uint32, src []float32) {
-	n := 0
-	if im.kind != kindGeneric {
-		if n = len(src) / 2 &^ 7; n > 0 && im.zmm {
-			bf16WordsAVX512(&dst[0], &src[0], n)
-		} else if n > 0 {
-			bf16WordsAVX2(&dst[0], &src[0], n)
-		}
-	}
-	bf16WordsGeneric(dst[n:], src[2*n:])
+	bf16RowsEach(dst, ldd, src, lds, rows, k)
 }
 
 // The AVX-512 variant runs the 512-bit GELU tile, softmax, LayerNorm and bf16
@@ -257,8 +238,9 @@ func scaleRowsAVX2(o *float32, ldo, rows, n int, sums *float32)
 func layerNormAVX2(out, x, res, gamma, beta *float32, n int, eps float32)
 
 // softmaxRowsAVX512 is softmaxRowsAVX2 with 16-lane exponentials: the same
-// bits. With pw not nil the exponentials go to pw instead of s, rounded as
-// BF16Words rounds them ((l+1)/2 words a row), and s is not written.
+// bits. With pw not nil (AVX512_BF16 CPUs only) the exponentials go to pw
+// instead of s, rounded as BF16Words rounds them ((l+1)/2 words a row), and
+// s is not written.
 //
 //go:noescape
 func softmaxRowsAVX512(s *float32, rows, l int, scale float32, sums *float32, pw *uint32)
@@ -286,9 +268,10 @@ func (im impl) softmaxRows(s []float32, rows, l int, scale float32, sums []float
 }
 
 // softmaxRowsBF16 is SoftmaxRowsBF16 in one pass where the variant has one
-// (the 512-bit softmax), reporting whether it ran.
+// (the 512-bit softmax, rounding with VCVTNEPS2BF16), reporting whether it
+// ran.
 func (im impl) softmaxRowsBF16(s []float32, rows, l int, scale float32, sums []float32, pw []uint32) bool {
-	if !im.zmm || !(scale >= 0) {
+	if !im.zmm || !im.bf16 || !(scale >= 0) {
 		return false
 	}
 	softmaxRowsAVX512(&s[0], rows, l, scale, &sums[0], &pw[0])
@@ -387,14 +370,14 @@ func (im impl) packPanel(panel, w []float32, ldw, nv, k int) {
 func packTPanelsAVX2(data, wt *float32, ldwt, panels, k int)
 
 // packTBF16PanelsAVX512 is packTBF16PanelsGeneric for wt with row stride
-// ldwt: per pair of rows and panel, two ZMM loads rounded as
-// bf16WordsAVX512 rounds, and one store.
+// ldwt on AVX512_BF16 CPUs: per pair of rows and panel, two ZMM loads, one
+// VCVTNE2PS2BF16, one VPERMW and one store.
 //
 //go:noescape
 func packTBF16PanelsAVX512(data *uint32, wt *float32, ldwt, panels, k int)
 
 func (im impl) packTBF16Panels(data []uint32, wt []float32, ldwt, panels, k int) {
-	if im.kind != kindAVX512 {
+	if !im.bf16 {
 		packTBF16PanelsGeneric(data, wt, ldwt, panels, k)
 		return
 	}

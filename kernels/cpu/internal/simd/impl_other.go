@@ -35,9 +35,8 @@ func (im impl) geluTile(out []float32, ldo, rows, cols int) { geluTileRows(im, o
 // HasBF16 reports whether the CPU has AVX512_BF16: the Go twins never use it.
 func HasBF16() bool { return false }
 
-func (im impl) kernelBF16(t *tileArgs)                { kernelBF16Generic(t, im.nr) }
-func (im impl) kernelBF16Wide(t *tileArgs)            { kernelBF16Generic(t, 2*im.nr) }
-func (im impl) bf16Words(dst []uint32, src []float32) { bf16WordsGeneric(dst, src) }
+func (im impl) kernelBF16(t *tileArgs)     { kernelBF16Generic(t, im.nr) }
+func (im impl) kernelBF16Wide(t *tileArgs) { kernelBF16Generic(t, 2*im.nr) }
 
 // wide reports whether the variant has both 256- and 512-bit vector helpers:
 // the Go twins have neither.
@@ -51,7 +50,7 @@ func (im impl) softmaxRowsBF16(s []float32, rows, l int, scale float32, sums []f
 }
 
 func (im impl) bf16Rows(dst []uint32, ldd int, src []float32, lds, rows, k int) {
-	bf16RowsEach(im, dst, ldd, src, lds, rows, k)
+	bf16RowsEach(dst, ldd, src, lds, rows, k)
 }
 
 func (im impl) packTBF16Panels(data []uint32, wt []float32, ldwt, panels, k int) {

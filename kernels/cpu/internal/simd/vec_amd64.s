@@ -677,62 +677,6 @@ lndone:
 	VZEROUPPER
 	RET
 
-DATA bf16Const<>+0(SB)/4, $0x7fff
-DATA bf16Const<>+4(SB)/4, $1
-DATA bf16Const<>+8(SB)/4, $0x7fffffff
-DATA bf16Const<>+12(SB)/4, $0x7f800000
-DATA bf16Const<>+16(SB)/4, $0x40
-GLOBL bf16Const<>(SB), RODATA|NOPTR, $20
-
-// func bf16WordsAVX2(dst *uint32, src *float32, n int)
-TEXT ·bf16WordsAVX2(SB), NOSPLIT, $0-24
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ n+16(FP), CX
-	VPBROADCASTD bf16Const<>+0(SB), Y10
-	VPBROADCASTD bf16Const<>+4(SB), Y11
-	VPBROADCASTD bf16Const<>+8(SB), Y12
-	VPBROADCASTD bf16Const<>+12(SB), Y13
-	VPBROADCASTD bf16Const<>+16(SB), Y14
-
-bf16wloop:
-	VMOVDQU (SI), Y0
-	VMOVDQU 32(SI), Y1
-	// NaN masks first, from the inputs.
-	VPAND    Y12, Y0, Y4
-	VPCMPGTD Y13, Y4, Y4
-	VPAND    Y12, Y1, Y5
-	VPCMPGTD Y13, Y5, Y5
-	// Quiet NaN halves: v>>16 | 0x40.
-	VPSRLD   $16, Y0, Y6
-	VPOR     Y14, Y6, Y6
-	VPSRLD   $16, Y1, Y7
-	VPOR     Y14, Y7, Y7
-	// Round to nearest even: (v + 0x7fff + (v>>16 & 1)) >> 16.
-	VPSRLD   $16, Y0, Y2
-	VPAND    Y11, Y2, Y2
-	VPADDD   Y10, Y0, Y0
-	VPADDD   Y2, Y0, Y0
-	VPSRLD   $16, Y0, Y0
-	VPSRLD   $16, Y1, Y3
-	VPAND    Y11, Y3, Y3
-	VPADDD   Y10, Y1, Y1
-	VPADDD   Y3, Y1, Y1
-	VPSRLD   $16, Y1, Y1
-	VPBLENDVB Y4, Y6, Y0, Y0
-	VPBLENDVB Y5, Y7, Y1, Y1
-	// Dwords to words, in order: the in-lane pack leaves the quadwords as
-	// Y0 low, Y1 low, Y0 high, Y1 high.
-	VPACKUSDW Y1, Y0, Y0
-	VPERMQ    $0xd8, Y0, Y0
-	VMOVDQU   Y0, (DI)
-	ADDQ      $64, SI
-	ADDQ      $32, DI
-	SUBQ      $8, CX
-	JNZ       bf16wloop
-	VZEROUPPER
-	RET
-
 // The 512-bit helpers below are the AVX2 ones above with twice the lanes
 // per instruction, and the same bits: elementwise steps are the same
 // instructions; every sum keeps the AVX2 lanes and their order (a 16-float
@@ -855,26 +799,14 @@ gzdone:
 	VPSLLD      $23, Z6, Z6; \
 	VMULPS      Z6, Z5, Z0
 
-// BF16ROUND16(v, a, b, k, c0, c1, c2, c3, c4) rounds the 16 floats of v to
-// bf16 as ToBF16 does (to nearest even, NaNs quieted), each left in the low
-// half of its lane, using a, b and the mask k; c0-c4 hold bf16Const's five
-// values.
-#define BF16ROUND16(v, a, b, k, c0, c1, c2, c3, c4) \
-	VPANDD    c2, v, a; \
-	VPCMPGTD  c3, a, k; \
-	VPSRLD    $16, v, a; \
-	VPORD     c4, a, a; \
-	VPANDD    c1, a, b; \
-	VPADDD    c0, v, v; \
-	VPADDD    b, v, v; \
-	VPSRLD    $16, v, v; \
-	VPBLENDMD a, v, k, v
-
-// SZROUND sets Z27 to the bf16 halves of the exponentials in Z0 (Z28, Z29
-// and K2 scratch, bf16Const in Z22-Z26).
-#define SZROUND \
-	VMOVAPS Z0, Z27; \
-	BF16ROUND16(Z27, Z28, Z29, K2, Z22, Z23, Z24, Z25, Z26)
+// The AVX512_BF16 conversions, which the Go assembler does not know,
+// encoded by hand (EVEX, register operands only): VCVTNE2PS2BF16 zmm2, zmm1,
+// zmm0 (Z2's low 16 halves from Z0, high from Z1), and VCVTNEPS2BF16 ymm2,
+// zmm0 / ymm27, zmm0 / xmm27, ymm0. ToBF16 is their rounding.
+#define CVT2BF16_Z0Z1_Z2 BYTE $0x62; BYTE $0xf2; BYTE $0x77; BYTE $0x48; BYTE $0x72; BYTE $0xd0
+#define CVTBF16_Z0_Y2 BYTE $0x62; BYTE $0xf2; BYTE $0x7e; BYTE $0x48; BYTE $0x72; BYTE $0xd0
+#define CVTBF16_Z0_Y27 BYTE $0x62; BYTE $0x62; BYTE $0x7e; BYTE $0x48; BYTE $0x72; BYTE $0xd8
+#define CVTBF16_Y0_X27 BYTE $0x62; BYTE $0x62; BYTE $0x7e; BYTE $0x28; BYTE $0x72; BYTE $0xd8
 
 // func softmaxRowsAVX512(s *float32, rows, l int, scale float32, sums *float32, pw *uint32)
 //
@@ -903,11 +835,6 @@ TEXT ·softmaxRowsAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSS expConst<>+32(SB), Z19
 	VBROADCASTSS expConst<>+36(SB), Z20
 	VBROADCASTSS expConst<>+40(SB), Z21
-	VPBROADCASTD bf16Const<>+0(SB), Z22
-	VPBROADCASTD bf16Const<>+4(SB), Z23
-	VPBROADCASTD bf16Const<>+8(SB), Z24
-	VPBROADCASTD bf16Const<>+12(SB), Z25
-	VPBROADCASTD bf16Const<>+16(SB), Z26
 	MOVQ         CX, DX
 	ANDQ         $-8, DX
 	MOVQ         CX, R12
@@ -993,8 +920,8 @@ szexp16:
 	JMP           szsum16
 
 szw16:
-	SZROUND
-	VPMOVDW Z27, (R13)(BX*2)
+	CVTBF16_Z0_Y27
+	VMOVDQU32 Y27, (R13)(BX*2)
 
 szsum16:
 	VEXTRACTF64X4 $1, Z0, Y3
@@ -1015,8 +942,8 @@ szexp8:
 	JMP         szsum8
 
 szw8:
-	SZROUND
-	VPMOVDW Y27, (R13)(BX*2)
+	CVTBF16_Y0_X27
+	VMOVDQU32 X27, (R13)(BX*2)
 
 szsum8:
 	VADDPS Y0, Y1, Y1
@@ -1038,8 +965,8 @@ szwtail: // EXPTAIL8 with the tail's words stored (lanes past l are 0)
 	VMOVUPS     (AX)(R10*4), Y3 // EXP8 took Y3
 	VANDPS      Y3, Y0, Y0
 	VADDPS      Y0, Y1, Y1
-	SZROUND
-	VPMOVDW     Y27, K3, (R13)(BX*2)
+	CVTBF16_Y0_X27
+	VMOVDQU16   X27, K3, (R13)(BX*2)
 
 szsum:
 	LANESUM8
@@ -1364,95 +1291,68 @@ t16done:
 	VZEROUPPER
 	RET
 
-// func bf16WordsAVX512(dst *uint32, src *float32, n int)
-// bf16WordsAVX2 16 floats (8 pairs) at a time: the NaN lanes in K1 pick the
-// quieted high halves, VPMOVDW narrows the 16 rounded dwords to words in
-// order; n (pairs) is a multiple of 8.
-TEXT ·bf16WordsAVX512(SB), NOSPLIT, $0-24
-	MOVQ         dst+0(FP), DI
-	MOVQ         src+8(FP), SI
-	MOVQ         n+16(FP), CX
-	VPBROADCASTD bf16Const<>+0(SB), Z10
-	VPBROADCASTD bf16Const<>+4(SB), Z11
-	VPBROADCASTD bf16Const<>+8(SB), Z12
-	VPBROADCASTD bf16Const<>+12(SB), Z13
-	VPBROADCASTD bf16Const<>+16(SB), Z14
-
-bf16zloop:
-	VMOVDQU32 (SI), Z0
-	VPANDD    Z12, Z0, Z4
-	VPCMPGTD  Z13, Z4, K1
-	VPSRLD    $16, Z0, Z6
-	VPORD     Z14, Z6, Z6 // quiet NaN halves: v>>16 | 0x40
-	VPANDD    Z11, Z6, Z2 // v>>16 & 1 (the quiet bit is bit 6)
-	VPADDD    Z10, Z0, Z0
-	VPADDD    Z2, Z0, Z0
-	VPSRLD    $16, Z0, Z0
-	VPBLENDMD Z6, Z0, K1, Z0
-	VPMOVDW   Z0, (DI)
-	ADDQ      $64, SI
-	ADDQ      $32, DI
-	SUBQ      $8, CX
-	JNZ       bf16zloop
-	VZEROUPPER
-	RET
-
 // func bf16RowsAVX512(dst *uint32, ldd int, src *float32, lds, rows, k int)
-// Per row, 16 floats to 8 words per step as bf16WordsAVX512, then the last
-// k%16 floats through a zeroing masked load (K3) and a masked store (K4) of
-// their (k%16+1)/2 words: an odd k's last word pairs with the 0 read past it.
+// Per row, 32 floats to 16 words per VCVTNE2PS2BF16 (AVX512_BF16), then 16
+// with VCVTNEPS2BF16, then the last k%16 floats through a zeroing masked
+// load (K3) and a masked store (K4) of their (k%16+1)/2 words: an odd k's
+// last word pairs with the 0 read past it.
 TEXT ·bf16RowsAVX512(SB), NOSPLIT, $0-48
-	MOVQ         dst+0(FP), DI
-	MOVQ         ldd+8(FP), R8
-	SHLQ         $2, R8 // bytes per row of dst
-	MOVQ         src+16(FP), SI
-	MOVQ         lds+24(FP), R9
-	SHLQ         $2, R9 // bytes per row of src
-	MOVQ         rows+32(FP), R10
-	MOVQ         k+40(FP), R11
-	SHRQ         $4, R11 // whole 16-float steps per row
-	MOVQ         k+40(FP), CX
-	ANDQ         $15, CX // floats in the tail
-	MOVL         $1, AX
-	SHLL         CX, AX
-	DECL         AX
-	KMOVW        AX, K3
-	MOVQ         CX, R13
-	INCQ         CX
-	ANDQ         $-2, CX // halves the tail stores: its floats rounded up to even
-	MOVL         $1, AX
-	SHLL         CX, AX
-	DECL         AX
-	KMOVW        AX, K4
-	MOVQ         R13, CX
-	VPBROADCASTD bf16Const<>+0(SB), Z10
-	VPBROADCASTD bf16Const<>+4(SB), Z11
-	VPBROADCASTD bf16Const<>+8(SB), Z12
-	VPBROADCASTD bf16Const<>+12(SB), Z13
-	VPBROADCASTD bf16Const<>+16(SB), Z14
+	MOVQ  dst+0(FP), DI
+	MOVQ  ldd+8(FP), R8
+	SHLQ  $2, R8 // bytes per row of dst
+	MOVQ  src+16(FP), SI
+	MOVQ  lds+24(FP), R9
+	SHLQ  $2, R9 // bytes per row of src
+	MOVQ  rows+32(FP), R10
+	MOVQ  k+40(FP), R11
+	SHRQ  $4, R11 // whole 16-float steps per row
+	MOVQ  k+40(FP), CX
+	ANDQ  $15, CX // floats in the tail
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K3
+	MOVQ  CX, R13
+	INCQ  CX
+	ANDQ  $-2, CX // halves the tail stores: its floats rounded up to even
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K4
+	MOVQ  R13, CX
 
 brrow:
 	MOVQ SI, AX
 	MOVQ DI, BX
 	MOVQ R11, R12
 
-brstep:
-	TESTQ     R12, R12
-	JZ        brtail
-	VMOVDQU32 (AX), Z0
-	BF16ROUND16(Z0, Z2, Z3, K1, Z10, Z11, Z12, Z13, Z14)
-	VPMOVDW   Z0, (BX)
-	ADDQ      $64, AX
-	ADDQ      $32, BX
-	DECQ      R12
-	JMP       brstep
+brstep2:
+	CMPQ           R12, $2
+	JLT            brstep1
+	VMOVUPS        (AX), Z0
+	VMOVUPS        64(AX), Z1
+	CVT2BF16_Z0Z1_Z2 // Z0's halves low, Z1's high: the row's order
+	VMOVDQU32      Z2, (BX)
+	ADDQ           $128, AX
+	ADDQ           $64, BX
+	SUBQ           $2, R12
+	JMP            brstep2
+
+brstep1:
+	TESTQ         R12, R12
+	JZ            brtail
+	VMOVUPS       (AX), Z0
+	CVTBF16_Z0_Y2
+	VMOVDQU       Y2, (BX)
+	ADDQ          $64, AX
+	ADDQ          $32, BX
 
 brtail:
-	TESTQ       CX, CX
-	JZ          brnext
-	VMOVDQU32.Z (AX), K3, Z0
-	BF16ROUND16(Z0, Z2, Z3, K1, Z10, Z11, Z12, Z13, Z14)
-	VPMOVDW     Z0, K4, (BX)
+	TESTQ         CX, CX
+	JZ            brnext
+	VMOVUPS.Z     (AX), K3, Z0
+	CVTBF16_Z0_Y2
+	VMOVDQU16     Y2, K4, (BX)
 
 brnext:
 	ADDQ R9, SI
@@ -1465,22 +1365,21 @@ brnext:
 // func packTBF16PanelsAVX512(data *uint32, wt *float32, ldwt, panels, k int)
 // For c < kw = (k+1)/2 and pn < panels: the 16 words at data + (pn·16·kw +
 // c·16) pair the bf16 of the 16 floats at wt + 2c·ldwt + 16·pn (low halves)
-// with those at wt + (2c+1)·ldwt + 16·pn (high halves; 0 when 2c+1 = k).
+// with those at wt + (2c+1)·ldwt + 16·pn (high halves; 0 when 2c+1 = k):
+// both rows rounded by one VCVTNE2PS2BF16 (AVX512_BF16), then interleaved
+// by one VPERMW.
 TEXT ·packTBF16PanelsAVX512(SB), NOSPLIT, $0-40
-	MOVQ         data+0(FP), DI
-	MOVQ         wt+8(FP), SI
-	MOVQ         ldwt+16(FP), R8
-	SHLQ         $2, R8 // bytes per row of wt
-	MOVQ         panels+24(FP), R10
-	MOVQ         k+32(FP), DX // rows of wt left
-	LEAQ         1(DX), R9
-	SHRQ         $1, R9
-	SHLQ         $6, R9 // bytes from one panel to the next: 16·kw words
-	VPBROADCASTD bf16Const<>+0(SB), Z10
-	VPBROADCASTD bf16Const<>+4(SB), Z11
-	VPBROADCASTD bf16Const<>+8(SB), Z12
-	VPBROADCASTD bf16Const<>+12(SB), Z13
-	VPBROADCASTD bf16Const<>+16(SB), Z14
+	MOVQ      data+0(FP), DI
+	MOVQ      wt+8(FP), SI
+	MOVQ      ldwt+16(FP), R8
+	SHLQ      $2, R8 // bytes per row of wt
+	MOVQ      panels+24(FP), R10
+	MOVQ      k+32(FP), DX // rows of wt left
+	LEAQ      1(DX), R9
+	SHRQ      $1, R9
+	SHLQ      $6, R9 // bytes from one panel to the next: 16·kw words
+	VMOVDQU32 pairHalves<>(SB), Z5
+	VPXORD    Z1, Z1, Z1
 
 tbpair:
 	CMPQ DX, $1
@@ -1491,42 +1390,62 @@ tbpair:
 	MOVQ R10, CX
 
 tbpanel:
-	VMOVDQU32 (AX), Z0
-	VMOVDQU32 (R11), Z1
-	BF16ROUND16(Z0, Z2, Z3, K1, Z10, Z11, Z12, Z13, Z14)
-	BF16ROUND16(Z1, Z4, Z5, K2, Z10, Z11, Z12, Z13, Z14)
-	VPSLLD    $16, Z1, Z1
-	VPORD     Z1, Z0, Z0
-	VMOVDQU32 Z0, (BX)
-	ADDQ      $64, AX
-	ADDQ      $64, R11
-	ADDQ      R9, BX
-	DECQ      CX
-	JNZ       tbpanel
-	LEAQ      (SI)(R8*2), SI
-	ADDQ      $64, DI
-	SUBQ      $2, DX
-	JMP       tbpair
+	VMOVUPS        (AX), Z0
+	VMOVUPS        (R11), Z1
+	CVT2BF16_Z0Z1_Z2
+	VPERMW         Z2, Z5, Z2
+	VMOVDQU32      Z2, (BX)
+	ADDQ           $64, AX
+	ADDQ           $64, R11
+	ADDQ           R9, BX
+	DECQ           CX
+	JNZ            tbpanel
+	LEAQ           (SI)(R8*2), SI
+	ADDQ           $64, DI
+	SUBQ           $2, DX
+	JMP            tbpair
 
 tblast: // an odd k's last row pairs with zeros
-	TESTQ DX, DX
-	JZ    tbdone
-	MOVQ  SI, AX
-	MOVQ  DI, BX
-	MOVQ  R10, CX
+	TESTQ  DX, DX
+	JZ     tbdone
+	MOVQ   SI, AX
+	MOVQ   DI, BX
+	MOVQ   R10, CX
+	VPXORD Z1, Z1, Z1
 
 tblpanel:
-	VMOVDQU32 (AX), Z0
-	BF16ROUND16(Z0, Z2, Z3, K1, Z10, Z11, Z12, Z13, Z14)
-	VMOVDQU32 Z0, (BX)
-	ADDQ      $64, AX
-	ADDQ      R9, BX
-	DECQ      CX
-	JNZ       tblpanel
+	VMOVUPS        (AX), Z0
+	CVT2BF16_Z0Z1_Z2
+	VPERMW         Z2, Z5, Z2
+	VMOVDQU32      Z2, (BX)
+	ADDQ           $64, AX
+	ADDQ           R9, BX
+	DECQ           CX
+	JNZ            tblpanel
 
 tbdone:
 	VZEROUPPER
 	RET
+
+// pairHalves is the VPERMW index that interleaves the two halves of a
+// VCVTNE2PS2BF16 result: half 2j ← j, half 2j+1 ← 16+j.
+DATA pairHalves<>+0(SB)/4, $0x00100000
+DATA pairHalves<>+4(SB)/4, $0x00110001
+DATA pairHalves<>+8(SB)/4, $0x00120002
+DATA pairHalves<>+12(SB)/4, $0x00130003
+DATA pairHalves<>+16(SB)/4, $0x00140004
+DATA pairHalves<>+20(SB)/4, $0x00150005
+DATA pairHalves<>+24(SB)/4, $0x00160006
+DATA pairHalves<>+28(SB)/4, $0x00170007
+DATA pairHalves<>+32(SB)/4, $0x00180008
+DATA pairHalves<>+36(SB)/4, $0x00190009
+DATA pairHalves<>+40(SB)/4, $0x001a000a
+DATA pairHalves<>+44(SB)/4, $0x001b000b
+DATA pairHalves<>+48(SB)/4, $0x001c000c
+DATA pairHalves<>+52(SB)/4, $0x001d000d
+DATA pairHalves<>+56(SB)/4, $0x001e000e
+DATA pairHalves<>+60(SB)/4, $0x001f000f
+GLOBL pairHalves<>(SB), RODATA|NOPTR, $64
 
 // func packTPanelsAVX2(data, wt *float32, ldwt, panels, k int)
 // For c < k and pn < panels: the 16 floats at wt + c·ldwt + 16·pn go to
