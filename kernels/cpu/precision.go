@@ -15,8 +15,8 @@ type Precision string
 const (
 	// F32 is float32 weights and inputs, one FMA chain per output.
 	F32 Precision = "f32"
-	// BF16 stores weights in bfloat16 (rounded to nearest even once, at
-	// Weight: half the memory), rounds each MatMul input to bfloat16, and
+	// BF16 stores weights in bfloat16 (rounded once, at Weight, as
+	// simd.ToBF16: half the memory), rounds each MatMul input to bfloat16, and
 	// accumulates in float32 with VDPBF16PS (simd.GemmBF16); attention
 	// rounds Q, K, V and the unnormalised probabilities alike. It needs
 	// AVX512_BF16; NewPrecision refuses it elsewhere with ErrNoBF16.
