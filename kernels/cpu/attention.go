@@ -46,13 +46,12 @@ type attnScratch struct {
 	sums  [qb]float32
 
 	// In bf16 precisions, the products' inputs rounded: BF16 keeps a
-	// block's probabilities as bf16 pairs (simd.BF16Words; Q and K are
-	// rounded for the whole batch, see attention), BF16Twin K's rows, a
-	// block of queries, its probabilities and V's rows as float32s in
-	// swapped pairs (simd.BF16Pairs).
+	// block's probabilities as bf16 pairs (simd.SoftmaxRowsBF16; Q and K
+	// come as pairs for the whole batch, see attention), BF16Twin K's rows,
+	// V's rows and a block's queries or probabilities (xf, see product) as
+	// float32s in swapped pairs (simd.BF16Pairs).
 	pw         []uint32
-	kf, qf, pf []float32
-	vf         []float32
+	kf, vf, xf []float32
 }
 
 // seqsPerWorker is how many sequences each worker needs for per-sequence
@@ -148,7 +147,7 @@ func (be *Backend) attentionHead(a *attnScratch, out, qkv []float32, p bf16Pairs
 		if p.q != nil {
 			qw = p.q[q0*p.ld:]
 		}
-		be.scores(a, s, qkv[q0*3*h:], 3*h, qw, p.ld, nq, l, hd)
+		be.product(s, l, &a.k, qkv[q0*3*h:], 3*h, hd, qw, p.ld, &a.xf, nq) // Q·Kᵀ
 		if be.prec == BF16 {
 			// The probabilities straight to bf16 pairs, in the same pass.
 			a.pw = grow(a.pw, nq*((l+1)/2))
@@ -157,7 +156,7 @@ func (be *Backend) attentionHead(a *attnScratch, out, qkv []float32, p bf16Pairs
 			be.simd.SoftmaxRows(s, nq, l, scale, a.sums[:nq])
 		}
 		o := out[q0*h:]
-		be.context(a, o, h, s, nq, l)
+		be.product(o, h, &a.vt, s, l, l, a.pw, (l+1)/2, &a.xf, nq) // P·V
 		be.simd.ScaleRows(o, h, nq, hd, a.sums[:nq])
 		if p.out != nil {
 			be.simd.BF16Words(p.out[q0*h/2:], h/2, o, h, nq, hd)
@@ -211,35 +210,21 @@ func (be *Backend) packKV(a *attnScratch, k []float32, kw []uint32, ldw int, v [
 	}
 }
 
-// scores sets the (nq,L) s = Q·Kᵀ for the nq query rows q (stride ld), the
-// head's rows (in BF16, from their Q pairs qw, row stride ldw words).
-func (be *Backend) scores(a *attnScratch, s, q []float32, ld int, qw []uint32, ldw, nq, l, hd int) {
+// product sets the nq rows of out (stride ldo) to x·Wᵀ for a packed head
+// weight w (K of a head, or its Vᵀ) and the (nq,k) rows of x (stride ldx):
+// in BF16 from their pairs xw (stride ldw), in BF16Twin from their swapped
+// pairs, rounded into the scratch xf.
+func (be *Backend) product(out []float32, ldo int, w *simd.PackedW, x []float32, ldx, k int, xw []uint32, ldw int, xf *[]float32, nq int) {
 	switch be.prec {
 	case BF16:
-		be.simd.GemmBF16(s, l, qw, ldw, nq, &a.k, nil, false, nil)
+		be.simd.GemmBF16(out, ldo, xw, ldw, nq, w, nil, false, nil)
 	case BF16Twin:
-		kp := evenK(hd)
-		a.qf = grow(a.qf, nq*kp)
-		simd.BF16Pairs(a.qf, kp, q, ld, nq, hd)
-		be.simd.Gemm(s, l, a.qf, kp, nq, &a.k, nil, false, nil)
+		kp := evenK(k)
+		*xf = grow(*xf, nq*kp)
+		simd.BF16Pairs(*xf, kp, x, ldx, nq, k)
+		be.simd.Gemm(out, ldo, *xf, kp, nq, w, nil, false, nil)
 	default:
-		be.simd.Gemm(s, l, q, ld, nq, &a.k, nil, false, nil)
-	}
-}
-
-// context sets the nq rows of out (stride ldo, HD columns) to P·V for the
-// (nq,L) probabilities p (in BF16, their pairs in a.pw).
-func (be *Backend) context(a *attnScratch, out []float32, ldo int, p []float32, nq, l int) {
-	switch be.prec {
-	case BF16:
-		be.simd.GemmBF16(out, ldo, a.pw, (l+1)/2, nq, &a.vt, nil, false, nil)
-	case BF16Twin:
-		lp := evenK(l)
-		a.pf = grow(a.pf, nq*lp)
-		simd.BF16Pairs(a.pf, lp, p, l, nq, l)
-		be.simd.Gemm(out, ldo, a.pf, lp, nq, &a.vt, nil, false, nil)
-	default:
-		be.simd.Gemm(out, ldo, p, l, nq, &a.vt, nil, false, nil)
+		be.simd.Gemm(out, ldo, x, ldx, nq, w, nil, false, nil)
 	}
 }
 

@@ -155,27 +155,11 @@ func (im impl) geluTile(out []float32, ldo, rows, cols int) { geluTileRows(im, o
 // HasBF16 reports whether the CPU has AVX512_BF16: never on arm64.
 func HasBF16() bool { return false }
 
-func (im impl) kernelBF16(t *tileArgs)     { kernelBF16Generic(t, im.nr) }
-func (im impl) kernelBF16Wide(t *tileArgs) { kernelBF16Generic(t, 2*im.nr) }
-
 // wide reports whether the variant has both 256- and 512-bit vector helpers:
 // never on arm64.
 func (im impl) wide() bool { return false }
 
 func (im impl) packPanel(panel, w []float32, ldw, nv, k int) { packPanelGeneric(panel, w, ldw, nv, k) }
-
-// softmaxRowsBF16 reports that the variant has no one-pass SoftmaxRowsBF16.
-func (im impl) softmaxRowsBF16(s []float32, rows, l int, scale float32, sums []float32, pw []uint32) bool {
-	return false
-}
-
-func (im impl) bf16Rows(dst []uint32, ldd int, src []float32, lds, rows, k int) {
-	bf16RowsEach(dst, ldd, src, lds, rows, k)
-}
-
-func (im impl) packTBF16Panels(data []uint32, wt []float32, ldwt, panels, k int) {
-	packTBF16PanelsGeneric(data, wt, ldwt, panels, k)
-}
 
 func (im impl) packTPanels(data, wt []float32, ldwt, panels, k int) {
 	packTPanelsGeneric(data, wt, ldwt, panels, k)
