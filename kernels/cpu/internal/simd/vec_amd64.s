@@ -776,49 +776,54 @@ gzdone:
 	VZEROUPPER
 	RET
 
-// EXP16 is EXP8 on Z0, with the constants in Z2, Z10-Z15 (as EXP8's) and
-// the polynomial in Z16-Z21; it uses Z3-Z7.
-#define EXP16 \
-	VMINPS      Z10, Z0, Z0; \
-	VMAXPS      Z11, Z0, Z0; \
-	VMULPS      Z12, Z0, Z3; \
-	VRNDSCALEPS $0, Z3, Z3; \
-	VMOVAPS     Z0, Z4; \
-	VFMADD231PS Z13, Z3, Z4; \
-	VFMADD231PS Z14, Z3, Z4; \
-	VMOVAPS     Z16, Z5; \
-	VFMADD213PS Z17, Z4, Z5; \
-	VFMADD213PS Z18, Z4, Z5; \
-	VFMADD213PS Z19, Z4, Z5; \
-	VFMADD213PS Z20, Z4, Z5; \
-	VFMADD213PS Z21, Z4, Z5; \
-	VFMADD213PS Z15, Z4, Z5; \
-	VFMADD213PS Z15, Z4, Z5; \
-	VCVTPS2DQ   Z3, Z6; \
-	VPADDD      Z2, Z6, Z6; \
-	VPSLLD      $23, Z6, Z6; \
-	VMULPS      Z6, Z5, Z0
+// EXP16(x, a, b, c, d) is EXP8 on the 16 lanes of x, with the constants in
+// Z2, Z10-Z15 (as EXP8's) and the polynomial in Z16-Z21; a-d are scratch.
+#define EXP16(x, a, b, c, d) \
+	VMINPS      Z10, x, x; \
+	VMAXPS      Z11, x, x; \
+	VMULPS      Z12, x, a; \
+	VRNDSCALEPS $0, a, a; \
+	VMOVAPS     x, b; \
+	VFMADD231PS Z13, a, b; \
+	VFMADD231PS Z14, a, b; \
+	VMOVAPS     Z16, c; \
+	VFMADD213PS Z17, b, c; \
+	VFMADD213PS Z18, b, c; \
+	VFMADD213PS Z19, b, c; \
+	VFMADD213PS Z20, b, c; \
+	VFMADD213PS Z21, b, c; \
+	VFMADD213PS Z15, b, c; \
+	VFMADD213PS Z15, b, c; \
+	VCVTPS2DQ   a, d; \
+	VPADDD      Z2, d, d; \
+	VPSLLD      $23, d, d; \
+	VMULPS      d, c, x
 
 // The AVX512_BF16 conversions, which the Go assembler does not know,
 // encoded by hand (EVEX, register operands only): VCVTNE2PS2BF16 zmm2, zmm1,
 // zmm0 (Z2's low 16 halves from Z0, high from Z1), and VCVTNEPS2BF16 ymm2,
-// zmm0 / ymm27, zmm0 / xmm27, ymm0. ToBF16 is their rounding.
+// zmm0 / ymm30, zmm0 / ymm31, zmm22. ToBF16 is their rounding.
 #define CVT2BF16_Z0Z1_Z2 BYTE $0x62; BYTE $0xf2; BYTE $0x77; BYTE $0x48; BYTE $0x72; BYTE $0xd0
 #define CVTBF16_Z0_Y2 BYTE $0x62; BYTE $0xf2; BYTE $0x7e; BYTE $0x48; BYTE $0x72; BYTE $0xd0
-#define CVTBF16_Z0_Y27 BYTE $0x62; BYTE $0x62; BYTE $0x7e; BYTE $0x48; BYTE $0x72; BYTE $0xd8
-#define CVTBF16_Y0_X27 BYTE $0x62; BYTE $0x62; BYTE $0x7e; BYTE $0x28; BYTE $0x72; BYTE $0xd8
+#define CVTBF16_Z0_Y30 BYTE $0x62; BYTE $0x62; BYTE $0x7e; BYTE $0x48; BYTE $0x72; BYTE $0xf0
+#define CVTBF16_Z22_Y31 BYTE $0x62; BYTE $0x22; BYTE $0x7e; BYTE $0x48; BYTE $0x72; BYTE $0xfe
 
 // func softmaxRowsAVX512(s *float32, rows, l int, scale float32, sums *float32, pw *uint32)
 //
-// softmaxRowsAVX2 with the exponentials 16 at a time (the max pass, a load
-// and a VMAXPS per 8 values, stays as it is). Registers as there, plus R12
-// = l &^ 15. With pw not nil (R13) the exponentials go to pw as bf16 pairs,
-// (l+1)/2 words a row (R11 bytes; an odd l's last word ends in 0), instead
-// of back to s.
+// softmaxRowsAVX2's rows two at a time (A, and B the next one; an odd last
+// row is its own B), their passes interleaved so that the two dependency
+// chains overlap, 16 lanes a step and the last l mod 16 values through the
+// mask K3: each value in its lane i%8 in order, so the same bits. With pw
+// not nil (AVX512_BF16 CPUs only) the exponentials go to pw as bf16 pairs,
+// (l+1)/2 words a row (an odd l's last word ends in 0: K4 covers the tail's
+// values rounded up to even), instead of back to s.
+//
+// Registers: SI, DX rows A and B of s; R13, AX their words; DI sums; R8 rows
+// left; R10, R11 bytes per row of s and of pw; R12 = l &^ 15; R9 = l mod 16.
+// Z1, Z7 the maxima; Z9, Z27 the two -(scale·max); Y1, Y28 the lane sums.
 TEXT ·softmaxRowsAVX512(SB), NOSPLIT, $0-48
 	MOVQ         s+0(FP), SI
 	MOVQ         rows+8(FP), R8
-	MOVQ         l+16(FP), CX
 	MOVQ         sums+32(FP), DI
 	MOVQ         pw+40(FP), R13
 	VBROADCASTSS scale+24(FP), Z8
@@ -835,151 +840,158 @@ TEXT ·softmaxRowsAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSS expConst<>+32(SB), Z19
 	VBROADCASTSS expConst<>+36(SB), Z20
 	VBROADCASTSS expConst<>+40(SB), Z21
-	MOVQ         CX, DX
-	ANDQ         $-8, DX
+	VBROADCASTSS rowConst<>+0(SB), Z29 // -Inf
+	MOVQ         l+16(FP), CX
 	MOVQ         CX, R12
 	ANDQ         $-16, R12
 	MOVQ         CX, R9
-	SUBQ         DX, R9
-	LEAQ         tailMask<>(SB), AX
-	MOVQ         $8, R10
-	SUBQ         R9, R10
+	ANDQ         $15, R9
+	MOVQ         CX, R10
+	SHLQ         $2, R10
 	LEAQ         1(CX), R11
 	SHRQ         $1, R11
-	SHLQ         $2, R11 // bytes per row of pw
-	LEAQ         1(R9), CX
-	ANDQ         $-2, CX // halves of the tail's words
-	MOVL         $1, BX
-	SHLL         CX, BX
-	DECL         BX
-	KMOVW        BX, K3
-	MOVQ         l+16(FP), CX
+	SHLQ         $2, R11
+	MOVQ         R9, CX
+	MOVL         $1, AX
+	SHLL         CX, AX
+	DECL         AX
+	KMOVW        AX, K3
+	INCQ         CX
+	ANDQ         $-2, CX
+	MOVL         $1, AX
+	SHLL         CX, AX
+	DECL         AX
+	KMOVW        AX, K4
 
-szrow:
-	TESTQ        R8, R8
-	JZ           szdone
-	VBROADCASTSS rowConst<>+0(SB), Z1
-	VMOVAPS      Z1, Z7
-	XORQ         BX, BX
+szpair:
+	TESTQ R8, R8
+	JZ    szdone
+	MOVQ  R10, DX
+	MOVQ  R11, AX
+	CMPQ  R8, $1
+	JNE   szrows
+	XORQ  DX, DX // the last row, alone: B is A
+	XORQ  AX, AX
 
-	// The max 32 values a step in two chains (Z1, Z7), then 16, then 8 in
-	// Y1: max is exact, so any grouping gives the same value. The data is
-	// the first operand, so that a NaN in it is passed over.
-szmax32:
-	LEAQ    32(BX), AX // AX is free until the tail (reloaded at szmaxtail)
-	CMPQ    AX, R12
-	JGT     szmax16
-	VMOVUPS (SI)(BX*4), Z0
-	VMOVUPS 64(SI)(BX*4), Z3
-	VMAXPS  Z1, Z0, Z1
-	VMAXPS  Z7, Z3, Z7
-	MOVQ    AX, BX
-	JMP     szmax32
-
-szmax16:
-	CMPQ          BX, R12
-	JGE           szmaxfold
-	VMOVUPS       (SI)(BX*4), Z0
-	VMAXPS        Z1, Z0, Z1
-	ADDQ          $16, BX
-
-szmaxfold:
-	VMAXPS        Z7, Z1, Z1
-	VEXTRACTF64X4 $1, Z1, Y3
-	VMAXPS        Y1, Y3, Y1
+szrows:
+	ADDQ    SI, DX
+	ADDQ    R13, AX
+	VMOVAPS Z29, Z1
+	VMOVAPS Z29, Z7
+	XORQ    BX, BX
 
 szmax:
-	CMPQ    BX, DX
+	CMPQ    BX, R12
 	JGE     szmaxtail
-	VMOVUPS (SI)(BX*4), Y0
-	VMAXPS  Y1, Y0, Y1
-	ADDQ    $8, BX
+	VMOVUPS (SI)(BX*4), Z0
+	VMOVUPS (DX)(BX*4), Z3
+	VMAXPS  Z1, Z0, Z1 // the data first: a NaN in it is passed over
+	VMAXPS  Z7, Z3, Z7
+	ADDQ    $16, BX
 	JMP     szmax
 
 szmaxtail:
-	LEAQ         tailMask<>(SB), AX
-	TESTQ        R9, R9
-	JZ           szmaxred
-	MAXTAIL8
+	TESTQ   R9, R9
+	JZ      szmaxred
+	VMOVAPS Z29, Z0
+	VMOVAPS Z29, Z3
+	VMOVUPS (SI)(BX*4), K3, Z0 // lanes past l stay -Inf
+	VMOVUPS (DX)(BX*4), K3, Z3
+	VMAXPS  Z1, Z0, Z1
+	VMAXPS  Z7, Z3, Z7
 
-szmaxred:
+szmaxred: // max is exact: any grouping of the lanes gives the twin's value
+	VEXTRACTF64X4 $1, Z1, Y3
+	VMAXPS        Y3, Y1, Y1
 	NEGSCALEDMAX
-	VBROADCASTSS X3, Z9
-	VXORPS       Y1, Y1, Y1
-	XORQ         BX, BX
+	VBROADCASTSS  X3, Z9
+	VEXTRACTF64X4 $1, Z7, Y3
+	VMAXPS        Y3, Y7, Y1
+	NEGSCALEDMAX
+	VBROADCASTSS  X3, Z27
+	VXORPS        Y1, Y1, Y1
+	VPXORD        Z28, Z28, Z28
+	XORQ          BX, BX
 
-szexp16:
-	CMPQ          BX, R12
-	JGE           szexp8
-	VMOVUPS       (SI)(BX*4), Z0
-	VFMADD213PS   Z9, Z8, Z0
-	EXP16
-	TESTQ         R13, R13
-	JNZ           szw16
-	VMOVUPS       Z0, (SI)(BX*4)
-	JMP           szsum16
+szexp:
+	CMPQ        BX, R12
+	JGE         szexptail
+	VMOVUPS     (SI)(BX*4), Z0
+	VMOVUPS     (DX)(BX*4), Z22 // both loaded before either is stored: B may be A
+	VFMADD213PS Z9, Z8, Z0
+	VFMADD213PS Z27, Z8, Z22
+	EXP16(Z0, Z3, Z4, Z5, Z6)
+	EXP16(Z22, Z23, Z24, Z25, Z26)
+	TESTQ       R13, R13
+	JNZ         szw
+	VMOVUPS     Z0, (SI)(BX*4)
+	VMOVUPS     Z22, (DX)(BX*4)
+	JMP         szsum
 
-szw16:
-	CVTBF16_Z0_Y27
-	VMOVDQU32 Y27, (R13)(BX*2)
+szw:
+	CVTBF16_Z0_Y30
+	CVTBF16_Z22_Y31
+	VMOVDQU32 Y30, (R13)(BX*2)
+	VMOVDQU32 Y31, (AX)(BX*2)
 
-szsum16:
+szsum:
 	VEXTRACTF64X4 $1, Z0, Y3
 	VADDPS        Y0, Y1, Y1
 	VADDPS        Y3, Y1, Y1
+	VEXTRACTF64X4 $1, Z22, Y23
+	VADDPS        Y22, Y28, Y28
+	VADDPS        Y23, Y28, Y28
 	ADDQ          $16, BX
-	JMP           szexp16
-
-szexp8:
-	CMPQ        BX, DX
-	JGE         szexptail
-	VMOVUPS     (SI)(BX*4), Y0
-	VFMADD213PS Y9, Y8, Y0
-	EXP8
-	TESTQ       R13, R13
-	JNZ         szw8
-	VMOVUPS     Y0, (SI)(BX*4)
-	JMP         szsum8
-
-szw8:
-	CVTBF16_Y0_X27
-	VMOVDQU32 X27, (R13)(BX*2)
-
-szsum8:
-	VADDPS Y0, Y1, Y1
-	ADDQ   $8, BX
+	JMP           szexp
 
 szexptail:
-	TESTQ R9, R9
-	JZ    szsum
-	TESTQ R13, R13
-	JNZ   szwtail
-	EXPTAIL8
-	JMP   szsum
+	TESTQ       R9, R9
+	JZ          szsums
+	VMOVUPS.Z   (SI)(BX*4), K3, Z0
+	VMOVUPS.Z   (DX)(BX*4), K3, Z22
+	VFMADD213PS Z9, Z8, Z0
+	VFMADD213PS Z27, Z8, Z22
+	EXP16(Z0, Z3, Z4, Z5, Z6)
+	EXP16(Z22, Z23, Z24, Z25, Z26)
+	VMOVAPS.Z   Z0, K3, Z0 // lanes past l add 0: the sums stay exact
+	VMOVAPS.Z   Z22, K3, Z22
+	TESTQ       R13, R13
+	JNZ         szwtail
+	VMOVUPS     Z0, K3, (SI)(BX*4)
+	VMOVUPS     Z22, K3, (DX)(BX*4)
+	JMP         szsumtail
 
-szwtail: // EXPTAIL8 with the tail's words stored (lanes past l are 0)
-	VMOVUPS     (AX)(R10*4), Y3
-	VMASKMOVPS  (SI)(BX*4), Y3, Y0
-	VFMADD213PS Y9, Y8, Y0
-	EXP8
-	VMOVUPS     (AX)(R10*4), Y3 // EXP8 took Y3
-	VANDPS      Y3, Y0, Y0
-	VADDPS      Y0, Y1, Y1
-	CVTBF16_Y0_X27
-	VMOVDQU16   X27, K3, (R13)(BX*2)
+szwtail:
+	CVTBF16_Z0_Y30
+	CVTBF16_Z22_Y31
+	VMOVDQU16 Y30, K4, (R13)(BX*2)
+	VMOVDQU16 Y31, K4, (AX)(BX*2)
 
-szsum:
+szsumtail:
+	VEXTRACTF64X4 $1, Z0, Y3
+	VADDPS        Y0, Y1, Y1
+	VADDPS        Y3, Y1, Y1
+	VEXTRACTF64X4 $1, Z22, Y23
+	VADDPS        Y22, Y28, Y28
+	VADDPS        Y23, Y28, Y28
+
+szsums:
 	LANESUM8
-	VMOVSS       X3, (DI)
-	ADDQ         $4, DI
-	LEAQ         (SI)(CX*4), SI
-	TESTQ        R13, R13
-	JZ           sznext
-	ADDQ         R11, R13
+	VMOVSS  X3, (DI)
+	CMPQ    R8, $1
+	JE      szdone
+	VMOVAPS Y28, Y1
+	LANESUM8
+	VMOVSS  X3, 4(DI)
+	ADDQ    $8, DI
+	LEAQ    (SI)(R10*2), SI
+	TESTQ   R13, R13
+	JZ      sznext
+	LEAQ    (R13)(R11*2), R13
 
 sznext:
-	DECQ         R8
-	JMP          szrow
+	SUBQ $2, R8
+	JMP  szpair
 
 szdone:
 	VZEROUPPER
