@@ -7,7 +7,7 @@ type impl struct {
 	kind implKind
 	nr   int  // columns of out per microkernel call: 16 or 32
 	bf16 bool // the bf16 GEMM runs VDPBF16PS (kernelBF16)
-	zmm  bool // the GELU tile, softmax, LayerNorm and bf16 rounding run their 512-bit forms (same bits)
+	zmm  bool // the GELU tile, softmax and LayerNorm run their 512-bit forms (same bits)
 }
 
 // xBlockBytes bounds the block of X rows a task keeps hot (about a quarter of
@@ -78,9 +78,9 @@ func (v Variant) Describe() string {
 		return v.im.name
 	}
 	if v.im.zmm {
-		return v.im.name + " (GELU, softmax, LayerNorm, bf16 rounding 512-bit: measured faster here)"
+		return v.im.name + " (GELU, softmax, LayerNorm 512-bit: measured faster here)"
 	}
-	return v.im.name + " (GELU, softmax, LayerNorm, bf16 rounding 256-bit: 512-bit measured no faster here)"
+	return v.im.name + " (GELU, softmax, LayerNorm 256-bit: 512-bit measured no faster here)"
 }
 
 // Gemm computes, for m < M and n < N = w.N(),
