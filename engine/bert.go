@@ -247,7 +247,7 @@ func (b *bert) forward(s *scratch, ids, typeIDs, seqs []int32) []kernels.Op {
 		ops = append(ops,
 			kernels.MatMul{Out: s.tmp, X: x, W: l.attnOutW, Bias: l.attnOutB, M: rows, N: d.H, K: d.H},                                // attention.output.dense
 			kernels.LayerNorm{Out: s.h, X: s.tmp, Res: res, Gamma: l.attnLNGamma, Beta: l.attnLNB, Rows: rows, Cols: d.H, Eps: d.eps}, // attention.output.LayerNorm(dense + input)
-			kernels.MatMul{Out: s.inter, X: s.h, W: l.interW, Bias: l.interB, M: rows, N: d.I, K: d.H, GELU: true},                    // intermediate.dense + intermediate_act_fn
+			kernels.MatMul{Out: s.inter, X: s.h, W: l.interW, Bias: l.interB, M: rows, N: d.I, K: d.H, GELU: true, Scratch: true},     // intermediate.dense + intermediate_act_fn
 			kernels.MatMul{Out: s.tmp, X: s.inter, W: l.outW, Bias: l.outB, M: rows, N: d.H, K: d.I},                                  // output.dense
 			kernels.LayerNorm{Out: s.h, X: s.tmp, Res: s.h, Gamma: l.outLNGamma, Beta: l.outLNB, Rows: rows, Cols: d.H, Eps: d.eps},   // output.LayerNorm(dense + attention_output)
 		)

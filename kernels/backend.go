@@ -87,10 +87,17 @@ type LayerNorm struct {
 // X is (M,K), W is (N,K) made by Backend.Weight, Bias is (N) or nil, Out is
 // (M,N). act is the identity, or exact GELU when GELU is set (the unfused
 // definition is MatMul followed by the GELU op). Out must not alias X.
+//
+// Scratch says that nothing reads Out but the next op, a MatMul whose X it
+// is (BERT's intermediate activation): Out's contents after Run are then
+// unspecified, and a backend may hand that MatMul the result in a form of
+// its own without writing Out (the CPU backend in bf16 hands it bf16 pairs).
+// Backends that do not, compute Out as usual.
 type MatMul struct {
 	Out, X, W, Bias Buf
 	M, N, K         int
 	GELU            bool
+	Scratch         bool
 }
 
 // GELU is the exact (erf) form used by Hugging Face's "gelu":

@@ -268,6 +268,16 @@ func checkGemmBF16(t *testing.T, v Variant, r *rand.Rand, m, n, k int, mag float
 				t.Fatalf("%s m=%d n=%d k=%d: words[%d] = %#08x, BF16Words of out %#08x", v.Name(), m, n, k, i, words[i], want[i])
 			}
 		}
+		// Without out: the same words, the float32s kept nowhere.
+		for i := range words {
+			words[i] = 0xdeadbeef
+		}
+		v.GemmBF16Words(nil, 0, words, ldw, xw, kw, m, pw, bias, gelu, pool(2))
+		for i := range want {
+			if words[i] != want[i] {
+				t.Fatalf("%s m=%d n=%d k=%d, out nil: words[%d] = %#08x, BF16Words of out %#08x", v.Name(), m, n, k, i, words[i], want[i])
+			}
+		}
 	}
 	for i := range m {
 		for j := range n {

@@ -189,7 +189,7 @@ func (im impl) gemmWords(out []float32, ldo int, x []float32, ldx int, m int, w 
 	if m <= 0 || n == 0 {
 		return
 	}
-	if len(out) < (m-1)*ldo+n || ldo < n || len(x) < (m-1)*ldx+k || ldx < k || (bias != nil && len(bias) < n) ||
+	if (out != nil && (len(out) < (m-1)*ldo+n || ldo < n)) || (out == nil && words == nil) || len(x) < (m-1)*ldx+k || ldx < k || (bias != nil && len(bias) < n) ||
 		(words != nil && (ldw < (n+1)/2 || len(words) < (m-1)*ldw+(n+1)/2)) {
 		panic("simd: Gemm: slice too short or stride too small for the shapes")
 	}
@@ -244,7 +244,7 @@ func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float
 	g1 := min(g0+p.gc, p.groups)
 	var (
 		t    tileArgs
-		tile [mr * 2 * panelW]float32 // an edge tile, ldo = nr
+		tile [mr * 4 * panelW]float32 // an edge tile, ldo = nr; or with out nil a row group's tile
 		bscr [2 * panelW]float32      // bias of an edge tile, zero padded
 	)
 	t.pstep = panelW * p.k
@@ -267,6 +267,36 @@ func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float
 				copy(bscr[:], bias[n0:p.n])
 				b = &bscr[0]
 			}
+		}
+		if out == nil {
+			// Only the pairs are wanted: each row group's tile is finished
+			// in the scratch, then rounded into words.
+			ld, cols := span*nr, nv+(span-1)*nr
+			t.groups = 1
+			for r0 := m0; r0 < m1; r0 += mr {
+				mv := min(mr, m1-r0)
+				for kb := 0; kb < p.k; kb += kbs {
+					setK(&t, p, w, n0, kb, kbs)
+					if kb+t.k == p.k {
+						t.bias = b
+					}
+					for i := range t.x {
+						t.x[i] = &x[(r0+min(i, mv-1))*ldx+kb]
+					}
+					t.out, t.ldo = &tile[0], ld
+					if span == 2 {
+						im.kernelBF16Wide(&t)
+					} else {
+						im.tile(&t, w.pairs)
+					}
+				}
+				if gelu {
+					im.geluTile(tile[:], ld, mv, cols)
+				}
+				im.bf16Rows(words[r0*ldw+n0/2:], ldw, tile[:], ld, mv, cols)
+			}
+			g += span - 1
+			continue
 		}
 		// Rows [m0, full) are whole row groups of whole column groups.
 		full := m0 + (m1-m0)/mr*mr
