@@ -272,24 +272,9 @@ func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float
 			// Only the pairs are wanted: each row group's tile is finished
 			// in the scratch, then rounded into words.
 			ld, cols := span*nr, nv+(span-1)*nr
-			t.groups = 1
 			for r0 := m0; r0 < m1; r0 += mr {
 				mv := min(mr, m1-r0)
-				for kb := 0; kb < p.k; kb += kbs {
-					setK(&t, p, w, n0, kb, kbs)
-					if kb+t.k == p.k {
-						t.bias = b
-					}
-					for i := range t.x {
-						t.x[i] = &x[(r0+min(i, mv-1))*ldx+kb]
-					}
-					t.out, t.ldo = &tile[0], ld
-					if span == 2 {
-						im.kernelBF16Wide(&t)
-					} else {
-						im.tile(&t, w.pairs)
-					}
-				}
+				im.rowGroup(p, w, x, ldx, n0, r0, mv, span, b, tile[:], ld)
 				if gelu {
 					im.geluTile(tile[:], ld, mv, cols)
 				}
@@ -340,17 +325,7 @@ func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float
 			}
 			for r0 := full; r0 < m1; r0 += mr {
 				mv := min(mr, m1-r0)
-				for kb := 0; kb < p.k; kb += kbs {
-					setK(&t, p, w, n0, kb, kbs)
-					if kb+t.k == p.k {
-						t.bias = b
-					}
-					for i := range t.x {
-						t.x[i] = &x[(r0+min(i, mv-1))*ldx+kb]
-					}
-					t.out, t.ldo = &tile[0], nr
-					im.tile(&t, w.pairs)
-				}
+				im.rowGroup(p, w, x, ldx, n0, r0, mv, 1, b, tile[:], nr)
 				for i := 0; i < mv; i++ {
 					copy(out[(r0+i)*ldo+n0:(r0+i)*ldo+n0+nv], tile[i*nr:i*nr+nv])
 				}
@@ -367,6 +342,31 @@ func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float
 			im.bf16Rows(words[m0*ldw+g*nr/2:], ldw, out[m0*ldo+g*nr:], ldo, m1-m0, nv+(span-1)*nr)
 		}
 		g += span - 1
+	}
+}
+
+// rowGroup computes one row group (rows r0 on, mv ≤ mr of them, the last
+// repeated past M) of span column groups from n0, all its K blocks, into
+// tile (row stride ld), bias b added: gemmTask's edge rows, and every row
+// group when only the bf16 pairs of the result are wanted.
+func (im impl) rowGroup(p *gemmPlan, w *PackedW, x []float32, ldx, n0, r0, mv, span int, b *float32, tile []float32, ld int) {
+	var t tileArgs // its own: what a parameter's fields point at escapes
+	t.pstep, t.groups = panelW*p.k, 1
+	kbs := im.kBlock()
+	for kb := 0; kb < p.k; kb += kbs {
+		setK(&t, p, w, n0, kb, kbs)
+		if kb+t.k == p.k {
+			t.bias = b
+		}
+		for i := range t.x {
+			t.x[i] = &x[(r0+min(i, mv-1))*ldx+kb]
+		}
+		t.out, t.ldo = &tile[0], ld
+		if span == 2 {
+			im.kernelBF16Wide(&t)
+		} else {
+			im.tile(&t, w.pairs)
+		}
 	}
 }
 
