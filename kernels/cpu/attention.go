@@ -65,17 +65,17 @@ func (be *Backend) attention(op kernels.Attention) {
 	seqs := op.Seqs
 	nb := len(seqs) - 1
 	// BF16 reads Q and K as bf16 pairs: those the QKV MatMul handed over
-	// (3H/2 words a row), or else each head's Q and K columns of all T rows
+	// (H words a row, Q's then K's), or else each head's Q and K columns of all T rows
 	// rounded in one call apiece, into (T, ⌈HD/2⌉) pairs, Q's heads then
 	// K's (a call per block of queries would cost as much as the rounding).
 	// It hands its Out on as pairs when the output projection reads it next.
 	t, kw := int(seqs[nb]), (hd+1)/2
 	var qkw, ow []uint32
-	ldq := 3 * h / 2
+	ldq := h
 	qOff := func(lo, head int) int { return lo*ldq + head*hd/2 }
 	kOff := func(lo, head int) int { return lo*ldq + h/2 + head*hd/2 }
 	if be.prec == BF16 {
-		if qkw = be.pairsOf(op.QKV, t, 3*h); qkw == nil {
+		if qkw = be.pairsOf(op.QKV, t, 2*h); qkw == nil {
 			be.qkw = grow(be.qkw, 2*nh*t*kw)
 			qkw, ldq = be.qkw, kw
 			qOff = func(lo, head int) int { return (head*t + lo) * kw }
@@ -85,7 +85,7 @@ func (be *Backend) attention(op kernels.Attention) {
 			})
 		}
 		if hd%2 == 0 {
-			ow = be.pairsFor(op.Out, t, h)
+			ow, _ = be.pairsFor(op.Out, t, h)
 		}
 	}
 	head := func(a *attnScratch, b int32, head int) {

@@ -13,7 +13,7 @@ import "github.com/minilm-dev/minilm/kernels"
 // changes but the time.
 
 // handoff is one op's Out rounded to bf16 pairs for the next op: the first
-// m rows of k columns of buf, (k+1)/2 words a row, in words[idx].
+// k columns of the first m rows of buf, (k+1)/2 words a row, in words[idx].
 type handoff struct {
 	buf  kernels.Buf
 	m, k int
@@ -22,28 +22,31 @@ type handoff struct {
 
 // pairsFor returns, when the op about to run (next, see Run) is a BF16
 // MatMul reading the (m,k) rows of out as X, or (for a MatMul's QKV and
-// even head dims) an Attention reading them as QKV, a buffer for their
-// pairs, recorded as this op's handoff; nil otherwise.
-func (be *Backend) pairsFor(out kernels.Buf, m, k int) []uint32 {
+// even head dims) an Attention reading them as QKV, a buffer for the pairs
+// it reads and its row stride in words, recorded as this op's handoff; nil
+// otherwise. The Attention reads the pairs of Q and K, the first 2/3 of the
+// columns (V it packs from float32s).
+func (be *Backend) pairsFor(out kernels.Buf, m, k int) ([]uint32, int) {
 	if be.prec != BF16 {
-		return nil
+		return nil, 0
 	}
 	switch next := be.next.(type) {
 	case kernels.MatMul:
 		if next.X != out || next.M != m || next.K != k {
-			return nil
+			return nil, 0
 		}
 	case kernels.Attention:
 		if next.QKV != out || next.HD%2 != 0 || k != 3*next.NH*next.HD || m != int(next.Seqs[len(next.Seqs)-1]) {
-			return nil
+			return nil, 0
 		}
+		k = 2 * next.NH * next.HD
 	default:
-		return nil
+		return nil, 0
 	}
 	idx := 1 - be.in.idx // not the buffer this op may be reading
 	be.words[idx] = grow(be.words[idx], m*((k+1)/2))
 	be.out = handoff{buf: out, m: m, k: k, idx: idx}
-	return be.words[idx]
+	return be.words[idx], (k + 1) / 2
 }
 
 // pairsOf returns the pairs the previous op handed over for the (m,k) rows

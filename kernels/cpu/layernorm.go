@@ -14,7 +14,7 @@ import "github.com/minilm-dev/minilm/kernels"
 func (be *Backend) layerNorm(op kernels.LayerNorm) {
 	rows, cols := op.Rows, op.Cols
 	out, x, res, gamma, beta := f32(op.Out), f32(op.X), f32(op.Res), f32(op.Gamma), f32(op.Beta)
-	words, kw := be.pairsFor(op.Out, rows, cols), (cols+1)/2
+	words, kw := be.pairsFor(op.Out, rows, cols)
 	grain := max(1, 4096/cols) // rows per task
 	be.pool.parallel(chunks(rows, grain), func(_, task int) {
 		r0, r1 := task*grain, min(rows, (task+1)*grain)

@@ -111,11 +111,11 @@ func (be *Backend) matMul(op kernels.MatMul) {
 		if xw == nil {
 			xw = be.bf16Words(x, m, k)
 		}
-		words := be.pairsFor(op.Out, m, n)
+		words, ldw := be.pairsFor(op.Out, m, n)
 		if words != nil && op.Scratch {
 			out = nil // the next MatMul reads the pairs; Out is left unwritten
 		}
-		be.simd.GemmBF16Words(out, n, words, (n+1)/2, xw, w.w.K(), m, w.w, bias, op.GELU, be.pool.tasks)
+		be.simd.GemmBF16Words(out, n, words, ldw, xw, w.w.K(), m, w.w, bias, op.GELU, be.pool.tasks)
 		return
 	case BF16Twin:
 		x, k = be.bf16Input(x, m, k), w.w.K()

@@ -284,13 +284,14 @@ func (v Variant) GemmBF16(out []float32, ldo int, x []uint32, ldx int, m int, w 
 	v.GemmBF16Words(out, ldo, nil, 0, x, ldx, m, w, bias, gelu, par)
 }
 
-// GemmBF16Words is GemmBF16 that, where words is not nil, also rounds its
-// result into the input of a next GemmBF16: the same words as
-// BF16Words(words, ldw, out, ldo, M, N) after it, each task's block rounded
-// as soon as it is final, while it is still in cache. With out nil (and
-// words not) only the words are written: each row group's tile is finished
-// in a scratch on the stack and rounded from there, so that the float32
-// result never goes to memory.
+// GemmBF16Words is GemmBF16 that, where words is not nil, also rounds the
+// first min(N, 2·ldw) columns of its result into the input of a next
+// GemmBF16: the same words as BF16Words(words, ldw, out, ldo, M, min(N,
+// 2·ldw)) after it, each task's block rounded as soon as it is final, while
+// it is still in cache. With out nil (words then covering all N columns)
+// only the words are written: each row group's tile is finished in a
+// scratch on the stack and rounded from there, so that the float32 result
+// never goes to memory.
 func (v Variant) GemmBF16Words(out []float32, ldo int, words []uint32, ldw int, x []uint32, ldx int, m int, w *PackedW, bias []float32, gelu bool, par func(tasks int, fn func(task int))) {
 	if !w.pairs {
 		panic("simd: GemmBF16: w is not from PackBF16")

@@ -182,15 +182,17 @@ func (im impl) gemm(out []float32, ldo int, x []float32, ldx int, m int, w *Pack
 	im.gemmWords(out, ldo, x, ldx, m, w, bias, gelu, nil, 0, par)
 }
 
-// gemmWords is gemm that, where words is not nil, also rounds the result
-// into words as BF16Words(words, ldw, out, ldo, m, N) would (GemmBF16Words).
+// gemmWords is gemm that, where words is not nil, also rounds the result's
+// first min(N, 2·ldw) columns into words (GemmBF16Words).
 func (im impl) gemmWords(out []float32, ldo int, x []float32, ldx int, m int, w *PackedW, bias []float32, gelu bool, words []uint32, ldw int, par func(tasks int, fn func(task int))) {
 	n, k := w.n, w.k
 	if m <= 0 || n == 0 {
 		return
 	}
-	if (out != nil && (len(out) < (m-1)*ldo+n || ldo < n)) || (out == nil && words == nil) || len(x) < (m-1)*ldx+k || ldx < k || (bias != nil && len(bias) < n) ||
-		(words != nil && (ldw < (n+1)/2 || len(words) < (m-1)*ldw+(n+1)/2)) {
+	wc := min(n, 2*ldw) // columns rounded into words
+	if (out != nil && (len(out) < (m-1)*ldo+n || ldo < n)) || (out == nil && (words == nil || wc < n || k == 0)) ||
+		len(x) < (m-1)*ldx+k || ldx < k || (bias != nil && len(bias) < n) ||
+		(words != nil && (ldw < 1 || len(words) < (m-1)*ldw+(wc+1)/2)) {
 		panic("simd: Gemm: slice too short or stride too small for the shapes")
 	}
 	if k == 0 {
@@ -207,7 +209,7 @@ func (im impl) gemmWords(out []float32, ldo int, x []float32, ldx int, m int, w 
 			}
 		}
 		if words != nil {
-			im.bf16Rows(words, ldw, out, ldo, m, n)
+			im.bf16Rows(words, ldw, out, ldo, m, wc)
 		}
 		return
 	}
@@ -218,13 +220,13 @@ func (im impl) gemmWords(out []float32, ldo int, x []float32, ldx int, m int, w 
 	if par == nil {
 		p := im.plan(m, n, k, span) // stays on the stack: no closure takes it
 		for task := range p.mBlocks * p.nBlks {
-			im.gemmTask(&p, task, out, ldo, x, ldx, w, bias, gelu, words, ldw)
+			im.gemmTask(&p, task, out, ldo, x, ldx, w, bias, gelu, words, ldw, wc)
 		}
 		return
 	}
 	p := im.plan(m, n, k, span)
 	par(p.mBlocks*p.nBlks, func(task int) {
-		im.gemmTask(&p, task, out, ldo, x, ldx, w, bias, gelu, words, ldw)
+		im.gemmTask(&p, task, out, ldo, x, ldx, w, bias, gelu, words, ldw, wc)
 	})
 }
 
@@ -236,7 +238,7 @@ func (im impl) gemmWords(out []float32, ldo int, x []float32, ldx int, m int, w 
 // past it. Edge tiles (rows past M or columns past N) go through a one-tile
 // scratch, all their K blocks in a row; the order of the K blocks, hence
 // every sum, is the same either way.
-func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float32, ldx int, w *PackedW, bias []float32, gelu bool, words []uint32, ldw int) {
+func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float32, ldx int, w *PackedW, bias []float32, gelu bool, words []uint32, ldw, wc int) {
 	nr := im.nr
 	m0 := task / p.nBlks * p.mc
 	m1 := min(m0+p.mc, p.m)
@@ -336,10 +338,10 @@ func (im impl) gemmTask(p *gemmPlan, task int, out []float32, ldo int, x []float
 			// they are still in L1/L2: one vector call per call of the kernel.
 			im.geluTile(out[m0*ldo+g*nr:], ldo, m1-m0, nv+(span-1)*nr)
 		}
-		if words != nil {
+		if c0 := g * nr; words != nil && c0 < wc {
 			// The same finished block, rounded while it is still near: its
 			// first column is even, so its pairs are the whole row's.
-			im.bf16Rows(words[m0*ldw+g*nr/2:], ldw, out[m0*ldo+g*nr:], ldo, m1-m0, nv+(span-1)*nr)
+			im.bf16Rows(words[m0*ldw+c0/2:], ldw, out[m0*ldo+c0:], ldo, m1-m0, min(nv+(span-1)*nr, wc-c0))
 		}
 		g += span - 1
 	}
